@@ -182,7 +182,9 @@ class WebhookEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="event_unique_provider_id"),
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="event_unique_provider_id"
+            ),
         ]
         indexes = [models.Index(fields=["outcome", "received_at"])]
 

@@ -1,15 +1,17 @@
 """What a payment signal does to tickets. The rules see a PaymentSignal, never provider JSON.
 
-| signal                          | tickets                                                           |
-|---------------------------------|-------------------------------------------------------------------|
-| payment failed                  | open a payment_failed ticket (normal); a repeat appends to it     |
-| dispute opened                  | open an urgent dispute ticket, due at evidence deadline − margin  |
-| dispute updated / closed        | append to the dispute ticket (opened if missing); closed: won/lost|
-| refund updated, failed          | open a high-priority refund_failed ticket                         |
-| refund updated, other / refunded| append to the payment's (or customer's) open ticket               |
-| fraud warning                   | open a high-priority fraud_warning ticket                         |
-| payment succeeded after failing | append "payment recovered" to the open ticket, record the amount  |
-| anything else                   | recorded on the payment's timeline only                           |
+| signal                           | tickets                                                      |
+|----------------------------------|--------------------------------------------------------------|
+| payment failed                   | open a payment_failed ticket (normal); repeats append to it  |
+| dispute opened                   | open an urgent dispute ticket, due at the evidence deadline  |
+|                                  | minus DISPUTE_DUE_MARGIN_HOURS                               |
+| dispute updated / closed         | append to the dispute ticket; closed records won or lost     |
+| refund failed                    | open a high-priority refund_failed ticket                    |
+| refund succeeded, charge refunded| append to the payment's (or customer's) open ticket          |
+| early fraud warning              | open a high-priority fraud_warning ticket                    |
+| payment succeeded after failing  | append "payment recovered" to the open payment_failed ticket |
+|                                  | and record the recovered amount                              |
+| anything else                    | recorded on the payment's timeline only                      |
 """
 
 from dataclasses import dataclass
@@ -54,9 +56,9 @@ def apply(*, signal: PaymentSignal, payment: Payment | None, event: WebhookEvent
     if payment is None:
         return
     rule = OPENING_RULES.get(signal.kind)
-    if signal.kind == SignalKind.REFUND_UPDATED and signal.refund:
-        if signal.refund.status == RefundStatus.FAILED:
-            rule = REFUND_FAILED
+    refund = signal.refund
+    if signal.kind == SignalKind.REFUND_UPDATED and refund and refund.status == RefundStatus.FAILED:
+        rule = REFUND_FAILED
     if rule is not None:
         _open_or_append(rule, signal, payment, event)
     elif signal.kind in (SignalKind.REFUND_UPDATED, SignalKind.PAYMENT_REFUNDED):

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -59,14 +60,33 @@ def webhook_event_store(
     return event, created
 
 
-def enqueue_processing(event_pk: int) -> None:
+# After a failed publish, skip the broker for a while instead of making every delivery wait on
+# a connection timeout: the events stay stored and the periodic sweep queues them.
+BROKER_BACKOFF_S = 10.0
+_broker_down_until = 0.0
+
+
+def enqueue_processing(event_pk: int) -> bool:
     """Queue processing; with the broker down the event stays stored and the sweep takes it."""
     from payments.tasks import process_webhook_event
 
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
         process_webhook_event.delay(event_pk)
     except Exception:
-        logger.warning("could not queue webhook event %s; the sweep will retry it", event_pk)
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
+        logger.warning(
+            "could not queue webhook event %s; the sweep will retry it", event_pk, exc_info=True
+        )
+        return False
+    return True
+
+
+def broker_backoff_reset() -> None:
+    global _broker_down_until
+    _broker_down_until = 0.0
 
 
 def webhook_event_process(*, event_pk: int) -> EventOutcome:
@@ -150,30 +170,32 @@ def payment_lock_for_signal(signal: PaymentSignal) -> Payment:
     Every event about one payment is applied under this row lock (SELECT … FOR UPDATE on
     PostgreSQL), so two workers never both decide to open a ticket for it.
     """
-    lookup = Q(provider_payment_id=signal.payment_ref)
-    if signal.charge_ref:
-        lookup |= Q(provider_charge_id=signal.charge_ref) | Q(provider_payment_id=signal.charge_ref)
-    payments = Payment.objects.filter(lookup, provider=signal.provider)
-    payment = payments.select_for_update().order_by("pk").first()
-    if payment is None:
-        amount = signal.amount_minor
-        currency = signal.currency
-        if signal.dispute and amount is None:
-            amount, currency = signal.dispute.amount_minor, signal.dispute.currency
-        if signal.refund and amount is None:
-            amount, currency = signal.refund.amount_minor, signal.refund.currency
-        Payment.objects.get_or_create(
-            provider=signal.provider,
-            provider_payment_id=signal.payment_ref,
-            defaults={
-                "provider_charge_id": signal.charge_ref,
-                "amount_minor": amount or 0,
-                "currency": currency or "USD",
-            },
+    payments = Payment.objects.filter(provider=signal.provider)
+    exact = payments.filter(provider_payment_id=signal.payment_ref)
+    payment = exact.select_for_update().first()
+    if payment is None and signal.charge_ref:
+        by_charge = payments.filter(
+            Q(provider_charge_id=signal.charge_ref) | Q(provider_payment_id=signal.charge_ref)
         )
-        payment = payments.select_for_update().order_by("pk").first()
-    assert payment is not None
-    return payment
+        payment = by_charge.select_for_update().order_by("pk").first()
+    if payment is not None:
+        return payment
+    amount = signal.amount_minor
+    currency = signal.currency
+    if signal.dispute and amount is None:
+        amount, currency = signal.dispute.amount_minor, signal.dispute.currency
+    if signal.refund and amount is None:
+        amount, currency = signal.refund.amount_minor, signal.refund.currency
+    Payment.objects.get_or_create(
+        provider=signal.provider,
+        provider_payment_id=signal.payment_ref,
+        defaults={
+            "provider_charge_id": signal.charge_ref,
+            "amount_minor": amount or 0,
+            "currency": currency or "USD",
+        },
+    )
+    return exact.select_for_update().get()
 
 
 def payment_apply_signal(*, payment: Payment, signal: PaymentSignal) -> None:
@@ -209,7 +231,8 @@ def payment_apply_signal(*, payment: Payment, signal: PaymentSignal) -> None:
 
 def dispute_apply_signal(*, payment: Payment, signal: PaymentSignal) -> Dispute:
     ref = signal.dispute
-    assert ref is not None
+    if ref is None:
+        raise ValueError("not a dispute signal")
     dispute, _ = Dispute.objects.get_or_create(
         provider=signal.provider,
         provider_dispute_id=ref.dispute_id,
@@ -228,7 +251,8 @@ def dispute_apply_signal(*, payment: Payment, signal: PaymentSignal) -> Dispute:
 
 def refund_apply_signal(*, payment: Payment, signal: PaymentSignal) -> Refund:
     ref = signal.refund
-    assert ref is not None
+    if ref is None:
+        raise ValueError("not a refund signal")
     refund, _ = Refund.objects.get_or_create(
         provider=signal.provider,
         provider_refund_id=ref.refund_id,

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments.models import EventOutcome, WebhookEvent
-from payments.services import enqueue_processing, webhook_event_process
+from payments.services import broker_backoff_reset, enqueue_processing, webhook_event_process
 
 
 @shared_task(
@@ -19,7 +19,7 @@ from payments.services import enqueue_processing, webhook_event_process
     retry_backoff_max=600,
     max_retries=5,
 )
-def process_webhook_event(self, event_pk: int) -> str:  # noqa: ARG001 (bound for retries)
+def process_webhook_event(self, event_pk: int) -> str:
     return webhook_event_process(event_pk=event_pk).value
 
 
@@ -41,8 +41,10 @@ def unprocessed_events(*, pending_older_than: timedelta | None = None):
 @shared_task
 def sweep_webhook_events() -> int:
     """Queue every event that is stored but not processed (beat runs this every minute)."""
+    broker_backoff_reset()  # this task runs, so the broker is reachable again
     count = 0
     for pk in unprocessed_events().values_list("pk", flat=True)[:5000]:
-        enqueue_processing(pk)
+        if not enqueue_processing(pk):
+            break
         count += 1
     return count

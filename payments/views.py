@@ -74,7 +74,7 @@ def _receive(request: HttpRequest, provider: Provider) -> JsonResponse:
     names = STRIPE_HEADERS if provider == Provider.STRIPE else PAYPAL_HEADERS
     signature_headers = {name: request.headers[name] for name in names if name in request.headers}
     try:
-        event, created = webhook_event_store(
+        _, created = webhook_event_store(
             provider=provider,
             event_id=event_id,
             event_type=event_type,

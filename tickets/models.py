@@ -105,7 +105,7 @@ class EntryKind(models.TextChoices):
 
 
 class TimelineEntry(models.Model):
-    """One thing that happened on a ticket, in order. `public` entries are what the customer sees."""
+    """One thing that happened on a ticket, in order. Customers see only `public` entries."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=20, choices=EntryKind.choices)

@@ -84,10 +84,13 @@ def _payment_signal(r: Obj, kind: SignalKind, status: PaymentStatus, base: Obj) 
     code = ""
     summary = f"Payment {status.label.lower()}: {format_amount(amount, currency)}"
     if kind == SignalKind.PAYMENT_FAILED:
-        code = _str((r.get("status_details") or {}).get("reason")) or _str(
-            r.get("status") or r.get("state")
-        ).upper()
-        summary = f"Payment failed: {format_amount(amount, currency)} — {decline_reason_in_words(code)}"
+        code = (
+            _str((r.get("status_details") or {}).get("reason"))
+            or _str(r.get("status") or r.get("state")).upper()
+        )
+        summary = (
+            f"Payment failed: {format_amount(amount, currency)} — {decline_reason_in_words(code)}"
+        )
     return PaymentSignal(
         kind=kind,
         summary=summary,

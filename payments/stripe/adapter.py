@@ -99,12 +99,13 @@ def to_signal(event: Obj) -> PaymentSignal | None:
             **base,
         )
     if event_type in RECORDED_TYPES:
-        refs = _refs(obj)
         return PaymentSignal(
             kind=SignalKind.OTHER,
             summary=f"Stripe {event_type}",
-            payment_ref=refs[0],
-            charge_ref=refs[1],
+            payment_ref=_str(obj.get("payment_intent")) or _str(obj.get("charge")),
+            charge_ref=_str(obj.get("charge")),
+            amount_minor=_first_int(obj, "amount", "amount_total"),
+            currency=_str(obj.get("currency")).upper() or None,
             customer=_customer(obj),
             **base,
         )

@@ -1,0 +1,174 @@
+"""Fixtures shared by the whole suite: signed provider deliveries and Celery in-process."""
+
+import copy
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+from helpdesk.celery import app as celery_app
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "payloads"
+STRIPE_SECRET = "whsec_test_paydesk_0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _provider_settings(settings):
+    settings.STRIPE_WEBHOOK_SECRETS = [STRIPE_SECRET]
+    settings.PAYPAL_WEBHOOK_ID = "WH-TEST-PAYDESK"
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Tasks run in the test process unless a test talks to a real worker."""
+    if request.node.get_closest_marker("services"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def load_stripe_event(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / "stripe" / f"{name}.json").read_bytes())
+
+
+def stripe_event(
+    name: str, *, event_id: str, created: int | None = None, **object_changes: Any
+) -> dict[str, Any]:
+    """A recorded Stripe event with its own id (the samples share one zeroed id)."""
+    event = copy.deepcopy(load_stripe_event(name))
+    event["id"] = event_id
+    if created is not None:
+        event["created"] = created
+    event["data"]["object"].update(object_changes)
+    return event
+
+
+def stripe_object_event(
+    obj_name: str, *, event_type: str, event_id: str, created: int, **changes: Any
+) -> dict[str, Any]:
+    """A Stripe event for a recorded object (refund, dispute, fraud warning) in the standard
+    envelope, for the types no recorded event exists."""
+    envelope = copy.deepcopy(load_stripe_event("charge.refund.updated"))
+    obj = json.loads((PAYLOADS / "stripe" / "objects" / f"{obj_name}.json").read_bytes())
+    obj.update(changes)
+    envelope.update(id=event_id, type=event_type, created=created)
+    envelope["data"] = {"object": obj}
+    return envelope
+
+
+def stripe_headers(body: bytes, *, secret: str = STRIPE_SECRET, timestamp: int | None = None):
+    header = stripe.WebhookSignature.generate_signature_header(
+        body.decode(), secret, timestamp=timestamp or int(time.time())
+    )
+    return {"HTTP_STRIPE_SIGNATURE": header}
+
+
+@pytest.fixture
+def post_stripe(client, django_capture_on_commit_callbacks) -> Callable[..., Any]:
+    """POST a Stripe event (dict or raw bytes) to the real endpoint, signed, and run what the
+    request queued on commit (processing runs in-process)."""
+
+    def post(event: dict[str, Any] | bytes, **sign_kwargs: Any):
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                "/webhooks/stripe/",
+                data=body,
+                content_type="application/json",
+                **stripe_headers(body, **sign_kwargs),
+            )
+
+    return post
+
+
+def services_required() -> bool:
+    """In CI a test whose service is missing fails instead of skipping."""
+    return bool(os.environ.get("CI"))
+
+
+def require_real_services() -> None:
+    """Tests marked `services` run against PostgreSQL and Redis; without them they fail."""
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    problems = []
+    if "postgresql" not in engine:
+        problems.append("DATABASE_URL must point at PostgreSQL")
+    if not settings.REDIS_URL:
+        problems.append("REDIS_URL must be set")
+    if problems:
+        pytest.fail("; ".join(problems) + " (run `make test-services`)")
+
+
+def database_url_for_subprocess() -> str:
+    """DATABASE_URL of the test database pytest-django made, for a worker or server process."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A real Celery worker on the Redis broker, sharing the test database."""
+    import subprocess
+    import sys
+
+    require_real_services()
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DB_CONN_MAX_AGE": "0",
+    }
+    celery_app.control.purge()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+         "--hostname", f"test-{os.getpid()}@%h"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = celery_app.control.ping(timeout=0.5)
+        if any(f"test-{os.getpid()}@" in name for reply in replies for name in reply):
+            break
+        if worker.poll() is not None:
+            pytest.fail(f"celery worker exited:\n{worker.stdout.read()}")
+    else:
+        worker.kill()
+        pytest.fail("celery worker did not answer a ping within 60 s")
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield worker
+    celery_app.conf.task_always_eager = previous
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
