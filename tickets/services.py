@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from chat.redaction import redact_pans
 from payments.models import Customer, Payment, WebhookEvent
 from tickets.models import (
     OPEN_STATUSES,
@@ -43,7 +44,7 @@ def ticket_create(
 ) -> Ticket:
     with transaction.atomic():
         ticket = Ticket.objects.create(
-            subject=subject[:300],
+            subject=redact_pans(subject)[0][:300],
             reason=reason,
             customer=customer,
             priority=priority,
@@ -72,7 +73,11 @@ def ticket_add_entry(
     webhook_event: WebhookEvent | None = None,
     data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
-    """Append to the timeline. A provider event is appended to a given ticket at most once."""
+    """Append to the timeline. A provider event is appended to a given ticket at most once.
+    Card numbers in the body are masked before it is stored."""
+    body, redacted = redact_pans(body)
+    if redacted:
+        data = {**(data or {}), "card_number_masked": True}
     if webhook_event is not None:
         existing = TimelineEntry.objects.filter(ticket=ticket, webhook_event=webhook_event).first()
         if existing:
@@ -174,12 +179,10 @@ def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> Time
         entry = ticket_add_entry(
             ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True
         )
-        fields = {"updated_at": timezone.now()}
-        if ticket.first_response_at is None:
-            fields["first_response_at"] = entry.created_at
-        if ticket.status == Status.NEW:
-            fields["status"] = Status.OPEN
-        Ticket.objects.filter(pk=ticket.pk).update(**fields)
+        # Conditional updates: the caller's ticket instance may be stale.
+        this = Ticket.objects.filter(pk=ticket.pk)
+        this.filter(first_response_at__isnull=True).update(first_response_at=entry.created_at)
+        this.filter(status=Status.NEW).update(status=Status.OPEN)
     return entry
 
 

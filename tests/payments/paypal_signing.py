@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "payloads"
+from tests.conftest import PAYLOADS
+
 PAYPAL_VECTORS = PAYLOADS / "paypal" / "signature-vectors"
 
 # "DigiCert SHA2 Extended Validation Server CA" (valid 2013-10-22 to 2028-10-22), the issuer of
