@@ -197,6 +197,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or an "outcome" with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "RefundStatusEnum": "payments.models.RefundStatus",
+        "DisputeOutcomeEnum": "payments.models.DisputeOutcome",
+        "EventOutcomeEnum": "payments.models.EventOutcome",
+    },
 }
 
 # Payment providers ---------------------------------------------------------------------------

@@ -24,6 +24,15 @@ def _provider_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _static_files_without_manifest(settings):
+    """Pages link static files; render them without a collectstatic run."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _celery_in_process(request):
     """Tasks run in the test process unless a test talks to a real worker."""
     if request.node.get_closest_marker("services"):

@@ -1,0 +1,155 @@
+"""Admin pages for teams and tickets.
+
+A ticket's status, priority, assignee, team and due date can be changed here, through
+tickets.services.ticket_update like anywhere else, so each change lands on the timeline with its
+author. The timeline itself is a record and is never edited.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from tickets.models import OPEN_STATUSES, Team, Ticket, TimelineEntry
+from tickets.services import ticket_update
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "member_count", "open_ticket_count"]
+    search_fields = ["name", "members__username", "members__email"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_count=Count("members", distinct=True),
+                open_ticket_count=Count(
+                    "tickets", filter=Q(tickets__status__in=OPEN_STATUSES), distinct=True
+                ),
+            )
+        )
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, team: Team) -> int:
+        return team.member_count
+
+    @admin.display(description="open tickets", ordering="open_ticket_count")
+    def open_ticket_count(self, team: Team) -> int:
+        return team.open_ticket_count
+
+
+class TimelineEntryInline(admin.TabularInline):
+    model = TimelineEntry
+    fields = ["created_at", "kind", "author", "public", "body", "webhook_event"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TimelineEntry]:
+        return super().get_queryset(request).select_related("author", "webhook_event")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "subject",
+        "status",
+        "priority",
+        "reason",
+        "channel",
+        "team",
+        "assignee",
+        "customer",
+        "due_at",
+        "updated_at",
+    ]
+    list_display_links = ["id", "subject"]
+    list_filter = ["status", "priority", "reason", "team", "channel"]
+    list_select_related = ["team", "assignee", "customer"]
+    search_fields = ["subject", "customer__email", "payments__provider_payment_id"]
+    ordering = ["-created_at"]
+    date_hierarchy = "created_at"
+    inlines = [TimelineEntryInline]
+    # Only what ticket_update knows how to change is editable.
+    fields = [
+        "subject",
+        "customer",
+        "payments",
+        "reason",
+        "channel",
+        "status",
+        "priority",
+        "team",
+        "assignee",
+        "due_at",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "solved_at",
+    ]
+    readonly_fields = [
+        "subject",
+        "customer",
+        "payments",
+        "reason",
+        "channel",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "solved_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Tickets are opened by webhooks, chats and emails, which know the customer and payment.
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(Q(is_staff=True) | Q(teams__isnull=False), is_active=True)
+                .distinct()
+                .order_by("username")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form, change: bool) -> None:
+        data = form.cleaned_data
+        ticket_update(
+            ticket=obj,
+            actor=request.user,
+            status=data["status"],
+            priority=data["priority"],
+            assignee=data["assignee"],
+            team=data["team"],
+            due_at=data["due_at"],
+        )
+
+
+@admin.register(TimelineEntry)
+class TimelineEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "ticket", "kind", "author", "public"]
+    list_filter = ["kind", "public"]
+    list_select_related = ["ticket", "author"]
+    search_fields = ["body", "ticket__subject", "author__username"]
+    ordering = ["-created_at", "-id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
