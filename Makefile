@@ -1,0 +1,96 @@
+# Paydesk. `make demo` runs the app on the embedded default; `make test` runs the tests.
+# `make help` lists every target.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The real services, for `make test-services` and `make stack` (override on the command line).
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paydesk
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+# Webhook settings of the demo only: anyone who reads this file knows them.
+DEMO_STRIPE_WEBHOOK_SECRET ?= whsec_paydesk_demo_only
+DEMO_PAYPAL_WEBHOOK_ID ?= WEBHOOK_ID
+EVENT ?= payment_intent.payment_failed
+
+# The embedded default: SQLite, in-memory channel layer, Celery tasks run in-process.
+EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER
+DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET) \
+	PAYPAL_WEBHOOK_ID=$(DEMO_PAYPAL_WEBHOOK_ID)
+SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
+URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
+
+.PHONY: help venv install demo demo-webhook test test-services lint stack clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+venv: $(BIN)/python ## create .venv (with python3.11, or PYTHON=…)
+
+install: $(VENV)/.installed ## install requirements/lock.txt into .venv (when the lock changed)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements/lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	touch $@
+
+demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (PORT=…)
+	$(DEMO) $(BIN)/python manage.py migrate --noinput -v0
+	$(DEMO) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(DEMO) LOG_LEVEL=WARNING $(BIN)/python manage.py load_demo_data
+	@echo
+	@echo "Paydesk demo: $(URL)/  (admin: $(URL)/admin/, API docs: $(URL)/api/docs/)"
+	@echo "Stripe webhooks: POST $(URL)/webhooks/stripe/  signing secret $(DEMO_STRIPE_WEBHOOK_SECRET)"
+	@echo "  send a signed sample from another terminal: make demo-webhook [EVENT=charge.failed]"
+	@echo "PayPal webhooks: POST $(URL)/webhooks/paypal/  webhook id $(DEMO_PAYPAL_WEBHOOK_ID)"
+	@echo "Stop with Ctrl-C."
+	@echo
+	exec $(DEMO) $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT)
+
+demo-webhook: ## sign a sample Stripe event (EVENT=…) and post it to the running demo
+	@body=$$(sed -e "s/evt_000000000000000000000000/evt_demo_$$(date +%s%N)/" \
+		-e "s/\"created\": [0-9]*/\"created\": $$(date +%s)/" \
+		payments/demo_payloads/stripe/$(EVENT).json); \
+	t=$$(date +%s); \
+	sig=$$(printf '%s.%s' "$$t" "$$body" \
+		| openssl dgst -sha256 -hmac '$(DEMO_STRIPE_WEBHOOK_SECRET)' -r | cut -d' ' -f1); \
+	curl -sS -H "Stripe-Signature: t=$$t,v1=$$sig" -H 'Content-Type: application/json' \
+		--data-binary "$$body" $(URL)/webhooks/stripe/; echo
+
+test: install ## run the tests on the embedded default (not those marked `services`)
+	$(EMBEDDED) $(BIN)/pytest -m "not services" $(PYTEST_ARGS)
+
+test-services: install ## run every test against PostgreSQL and Redis (DATABASE_URL=…, REDIS_URL=…)
+	$(SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+stack: install ## production shape without Docker: 2 web processes (8001, 8002), worker, beat
+	@base='$(DATABASE_URL)'; base="$${base%%\?*}"; db="$${base##*/}"; admin="$${base%/*}/postgres"; \
+	if ! psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1; then \
+		createdb --maintenance-db="$$admin" "$$db"; echo "Created database $$db."; \
+	fi
+	$(SERVICES) $(BIN)/python manage.py migrate --noinput
+	$(SERVICES) $(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Paydesk stack: http://127.0.0.1:8001/ and http://127.0.0.1:8002/ (Ctrl-C stops all)"
+# .env holds the docker-compose settings (hostnames like `postgres`): honcho must not read it.
+	exec $(SERVICES) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -e /dev/null
+
+clean: ## remove generated files and the demo database (keeps .venv)
+	rm -rf staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -f db.sqlite3 db.sqlite3-shm db.sqlite3-wal
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,410 @@
+"""Fill a fresh Paydesk with a believable few days of payment support.
+
+Creates a demo admin and a demo agent, then feeds recorded Stripe and PayPal webhook payloads
+through the same code a real delivery goes through (`webhook_event_store`, then
+`webhook_event_process`). The recorded samples all share zeroed ids, so each story rewrites the
+ids per customer, fills in who the customer is, and moves the event times into the last few days.
+
+Safe to run again: the users are updated in place and events already stored are skipped.
+"""
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
+from rest_framework.authtoken.models import Token
+
+from payments.models import Provider, WebhookEvent
+from payments.services import webhook_event_process, webhook_event_store
+from tickets.models import OPEN_STATUSES, Reason, Ticket
+from tickets.services import default_team, ticket_update
+
+Obj = dict[str, Any]
+
+ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "paydesk-admin"
+AGENT_USERNAME, AGENT_PASSWORD = "agent", "paydesk-agent"
+
+NOT_IN_PRODUCTION = (
+    "The demo users have published passwords: run this with DEBUG=1, or pass --force on a "
+    "database you are about to throw away."
+)
+
+# The shared sample folder next to the repository when there is one, else the copy vendored with
+# the app (payments/demo_payloads/SOURCES.md says where each file comes from).
+PAYLOAD_DIRS = (
+    Path(settings.BASE_DIR).parent / "shared" / "payloads",
+    Path(__file__).resolve().parents[2] / "demo_payloads",
+)
+
+# The stripe-ruby-mock maintainers replaced every id with zeros (pi_000…, ch_000…, cus_000…).
+ZEROED_ID = re.compile(r"_0{10,}(?![0-9A-Za-z])")
+# No event was recorded for refund.failed or radar.early_fraud_warning.*: their recorded objects
+# are wrapped in the envelope of a recorded event.
+ENVELOPE = "stripe/charge.refund.updated.json"
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    key: str
+    name: str
+    email: str
+
+    @property
+    def paypal_payer(self) -> Obj:
+        given, _, surname = self.name.partition(" ")
+        return {
+            "payer_id": f"DEMO{self.key.upper()}PAYER",
+            "email_address": self.email,
+            "name": {"given_name": given, "surname": surname},
+        }
+
+
+CUSTOMERS = {
+    c.key: c
+    for c in (
+        DemoCustomer("ana", "Ana Souza", "ana.souza@example.com"),
+        DemoCustomer("ben", "Ben Okafor", "ben.okafor@example.net"),
+        DemoCustomer("chloe", "Chloé Martin", "chloe.martin@example.org"),
+        DemoCustomer("dimitra", "Dimitra Papadopoulou", "dimitra.p@example.com"),
+        DemoCustomer("emma", "Emma Johansson", "emma.johansson@example.net"),
+        DemoCustomer("farid", "Farid Rahimi", "farid.rahimi@example.org"),
+        DemoCustomer("hiro", "Hiro Tanaka", "hiro.tanaka@example.com"),
+        DemoCustomer("ines", "Inês Costa", "ines.costa@example.net"),
+        DemoCustomer("jonas", "Jonas Weber", "jonas.weber@example.org"),
+        DemoCustomer("kofi", "Kofi Mensah", "kofi.mensah@example.com"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    provider: Provider
+    occurred_at: datetime
+    payload: Obj
+
+    @property
+    def event_id(self) -> str:
+        return self.payload["id"]
+
+    @property
+    def event_type(self) -> str:
+        return self.payload["type" if self.provider == Provider.STRIPE else "event_type"]
+
+
+class Samples:
+    """Recorded payloads, made into one customer's events at a given time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.counts: dict[str, int] = {}
+
+    def stripe(self, sample: str, customer: str, *, hours_ago: float, **changes: Any) -> DemoEvent:
+        """A recorded Stripe event with the customer's ids, `changes` merged into its object."""
+        text = ZEROED_ID.sub(f"_demo_{customer}", _read(f"stripe/{sample}.json"))
+        event = json.loads(text)
+        _merge(event["data"]["object"], changes)
+        _identify_stripe_customer(event["data"]["object"], CUSTOMERS[customer])
+        return self._stripe_event(event, customer, hours_ago)
+
+    def stripe_object(
+        self, sample: str, event_type: str, customer: str, *, hours_ago: float, **changes: Any
+    ) -> DemoEvent:
+        """A recorded Stripe object in the event envelope, for types no recorded event exists."""
+        event = json.loads(ZEROED_ID.sub(f"_demo_{customer}", _read(ENVELOPE)))
+        event["type"] = event_type
+        event["data"] = {
+            "object": _merge(json.loads(_read(f"stripe/objects/{sample}.json")), changes)
+        }
+        return self._stripe_event(event, customer, hours_ago)
+
+    def paypal(self, sample: str, customer: str, *, hours_ago: float, **changes: Any) -> DemoEvent:
+        """A recorded PayPal event, `changes` merged into its resource."""
+        event = json.loads(_read(f"paypal/{sample}.json"))
+        occurred_at = self.ago(hours_ago)
+        event["id"] = f"WH-DEMO-{customer.upper()}-{self._next(customer)}"
+        event["create_time"] = _paypal_time(occurred_at)
+        for field in ("create_time", "update_time"):
+            if field in event["resource"]:
+                event["resource"][field] = event["create_time"]
+        _merge(event["resource"], changes)
+        return DemoEvent(Provider.PAYPAL, occurred_at, event)
+
+    def _stripe_event(self, event: Obj, customer: str, hours_ago: float) -> DemoEvent:
+        occurred_at = self.ago(hours_ago)
+        event["id"] = f"evt_demo_{customer}_{self._next(customer)}"
+        event["created"] = int(occurred_at.timestamp())
+        return DemoEvent(Provider.STRIPE, occurred_at, event)
+
+    def ago(self, hours: float) -> datetime:
+        return (self.now - timedelta(hours=hours)).replace(microsecond=0)
+
+    def in_days(self, days: int) -> datetime:
+        return (self.now + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+
+    def _next(self, customer: str) -> int:
+        self.counts[customer] = self.counts.get(customer, 0) + 1
+        return self.counts[customer]
+
+
+def demo_events(now: datetime) -> list[DemoEvent]:
+    """The stories, one customer each, in the order the provider would have sent them."""
+    s = Samples(now)
+    events = [
+        # Ana's card was short of funds; four hours later she paid: a recovered payment.
+        s.stripe(
+            "payment_intent.payment_failed",
+            "ana",
+            hours_ago=30,
+            amount=4900,
+            last_payment_error={
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds.",
+            },
+        ),
+        s.stripe(
+            "payment_intent.succeeded", "ana", hours_ago=26, amount=4900, amount_received=4900
+        ),
+        # Ben's card has expired: a payment_failed ticket.
+        s.stripe(
+            "charge.failed",
+            "ben",
+            hours_ago=5,
+            amount=12900,
+            failure_code="expired_card",
+            failure_message="Your card has expired.",
+        ),
+        # Chloé paid; her bank then opened a fraud dispute, due before the evidence deadline.
+        s.stripe("payment_intent.succeeded", "chloe", hours_ago=72, amount=8900),
+        s.stripe(
+            "charge.dispute.created",
+            "chloe",
+            hours_ago=3,
+            amount=8900,
+            evidence_details={"due_by": int(s.in_days(5).timestamp())},
+        ),
+        # Dimitra's refund could not go back to her cancelled card: a refund_failed ticket.
+        s.stripe("payment_intent.succeeded", "dimitra", hours_ago=48, amount=2500),
+        s.stripe_object(
+            "refund",
+            "refund.failed",
+            "dimitra",
+            hours_ago=2,
+            id="re_demo_dimitra",
+            amount=2500,
+            charge="ch_demo_dimitra",
+            payment_intent="pi_demo_dimitra",
+            status="failed",
+            failure_reason="expired_or_canceled_card",
+            created=int(s.ago(4).timestamp()),
+        ),
+        # Emma's large order drew an early fraud warning from her card issuer.
+        s.stripe("payment_intent.succeeded", "emma", hours_ago=20, amount=64000),
+        s.stripe_object(
+            "radar.early_fraud_warning",
+            "radar.early_fraud_warning.created",
+            "emma",
+            hours_ago=1,
+            id="issfr_demo_emma",
+            charge="ch_demo_emma",
+            payment_intent="pi_demo_emma",
+            fraud_type="made_with_stolen_card",
+            created=int(s.ago(1).timestamp()),
+        ),
+        # Farid's subscription renewal failed.
+        s.stripe("invoice.payment_failed", "farid", hours_ago=8, amount_due=1900, total=1900),
+        # Hiro got part of his money back: recorded on the payment, no ticket needed.
+        s.stripe("payment_intent.succeeded", "hiro", hours_ago=96, amount=15000),
+        s.stripe("charge.refunded", "hiro", hours_ago=10, amount=15000, amount_refunded=5000),
+        s.stripe("charge.refund.updated", "hiro", hours_ago=9.9, amount=5000),
+        # Inês paid with PayPal, then opened a dispute she has not been answered on yet.
+        s.paypal(
+            "PAYMENT.SALE.COMPLETED",
+            "ines",
+            hours_ago=50,
+            id="8DEMOINES0000001",
+            amount={"total": "129.00", "currency": "USD"},
+            payer=CUSTOMERS["ines"].paypal_payer,
+        ),
+        s.paypal(
+            "CUSTOMER.DISPUTE.CREATED",
+            "ines",
+            hours_ago=4,
+            dispute_id="PP-D-DEMO-INES",
+            disputed_transactions=[{"seller_transaction_id": "8DEMOINES0000001"}],
+            reason="MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+            dispute_amount={"currency_code": "USD", "value": "129.00"},
+            seller_response_due_date=_paypal_time(s.in_days(7)),
+        ),
+        # Jonas's PayPal capture was denied.
+        s.paypal(
+            "PAYMENT.CAPTURE.DENIED",
+            "jonas",
+            hours_ago=6,
+            id="8DEMOJONAS000001",
+            amount={"total": "75.00", "currency": "EUR"},
+            payer=CUSTOMERS["jonas"].paypal_payer,
+        ),
+        # Kofi's PayPal dispute was decided in his favour: the dispute is lost.
+        s.paypal(
+            "PAYMENT.SALE.COMPLETED",
+            "kofi",
+            hours_ago=120,
+            id="8DEMOKOFI0000001",
+            amount={"total": "45.00", "currency": "USD"},
+            payer=CUSTOMERS["kofi"].paypal_payer,
+        ),
+        s.paypal(
+            "CUSTOMER.DISPUTE.CREATED",
+            "kofi",
+            hours_ago=100,
+            dispute_id="PP-D-DEMO-KOFI",
+            disputed_transactions=[{"seller_transaction_id": "8DEMOKOFI0000001"}],
+            dispute_amount={"currency_code": "USD", "value": "45.00"},
+        ),
+        s.paypal(
+            "CUSTOMER.DISPUTE.RESOLVED",
+            "kofi",
+            hours_ago=12,
+            create_time=_paypal_time(s.ago(100)),
+            dispute_id="PP-D-DEMO-KOFI",
+            disputed_transactions=[{"seller_transaction_id": "8DEMOKOFI0000001"}],
+            dispute_amount={"currency_code": "USD", "value": "45.00"},
+        ),
+    ]
+    return sorted(events, key=lambda event: event.occurred_at)
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin and agent and load sample payment events (safe to run again)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even though DEBUG is off (never in production)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(NOT_IN_PRODUCTION)
+        admin, agent = self._users()
+        stored, failed = self._events()
+        self._assign_disputes(admin=admin, agent=agent)
+
+        outcomes = dict(
+            WebhookEvent.objects.values_list("outcome").annotate(n=Count("pk")).order_by()
+        )
+        tickets = Ticket.objects.filter(status__in=OPEN_STATUSES).count()
+        self.stdout.write(
+            f"Demo data: {stored} new events stored; all events: "
+            + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+            + f"; {tickets} open tickets."
+        )
+        self.stdout.write(
+            f"Admin:  {ADMIN_USERNAME} / {ADMIN_PASSWORD}  (superuser, signs in at /admin/)\n"
+            f"Agent:  {AGENT_USERNAME} / {AGENT_PASSWORD}  (member of {default_team().name!r}; "
+            f"API token {Token.objects.get(user=agent).key})"
+        )
+        if failed:
+            raise CommandError(f"{failed} demo events failed to process; see the log above.")
+
+    def _users(self) -> tuple[AbstractUser, AbstractUser]:
+        user_model = get_user_model()
+        admin, _ = user_model.objects.get_or_create(
+            username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
+        )
+        admin.is_staff = admin.is_superuser = admin.is_active = True
+        admin.set_password(ADMIN_PASSWORD)
+        admin.save()
+
+        agent, _ = user_model.objects.get_or_create(
+            username=AGENT_USERNAME,
+            defaults={"email": "agent@example.com", "first_name": "Sam", "last_name": "Rivera"},
+        )
+        agent.is_staff = agent.is_superuser = False
+        agent.is_active = True
+        agent.set_password(AGENT_PASSWORD)
+        agent.save()
+        default_team().members.add(agent)
+        Token.objects.get_or_create(user=agent)
+        return admin, agent
+
+    def _events(self) -> tuple[int, int]:
+        """Store and process every demo event not stored yet; return (stored, failed)."""
+        stored = failed = 0
+        for demo in demo_events(datetime.now(tz=UTC)):
+            if WebhookEvent.objects.filter(provider=demo.provider, event_id=demo.event_id).exists():
+                continue
+            event, _ = webhook_event_store(
+                provider=demo.provider,
+                event_id=demo.event_id,
+                event_type=demo.event_type,
+                body=json.dumps(demo.payload, ensure_ascii=False).encode(),
+                signature_headers={},
+            )
+            stored += 1
+            try:
+                # Storing already queued it (and ran it, when Celery is eager); processing is
+                # idempotent, so this only makes sure it is done before the summary.
+                webhook_event_process(event_pk=event.pk)
+            except Exception as exc:
+                failed += 1
+                self.stderr.write(f"{demo.provider} {demo.event_type} {demo.event_id}: {exc}")
+        return stored, failed
+
+    def _assign_disputes(self, *, admin: AbstractUser, agent: AbstractUser) -> None:
+        """Give the agent the open disputes, so their queue is not empty."""
+        open_disputes = Ticket.objects.filter(
+            reason=Reason.DISPUTE, status__in=OPEN_STATUSES, assignee__isnull=True
+        )
+        for ticket in open_disputes:
+            ticket_update(ticket=ticket, actor=admin, assignee=agent)
+
+
+def _read(relative: str) -> str:
+    for folder in PAYLOAD_DIRS:
+        path = folder / relative
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise CommandError(
+        f"sample payload {relative} not found in {', '.join(map(str, PAYLOAD_DIRS))}"
+    )
+
+
+def _paypal_time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _merge(target: Obj, changes: Obj) -> Obj:
+    """Merge `changes` into `target`: nested objects key by key, anything else replaced."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
+def _identify_stripe_customer(obj: Obj, customer: DemoCustomer) -> None:
+    """Put the customer where Stripe puts them on this kind of object."""
+    who = {"email": customer.email, "name": customer.name}
+    kind = obj.get("object")
+    if kind in ("payment_intent", "charge"):
+        obj["customer"] = f"cus_demo_{customer.key}"
+        obj["receipt_email"] = customer.email
+    if kind == "charge":
+        obj["billing_details"] = _merge(obj.get("billing_details") or {}, who)
+    for charge in (obj.get("charges") or {}).get("data") or []:
+        charge["billing_details"] = _merge(charge.get("billing_details") or {}, who)
+    if kind == "invoice":
+        obj["customer_email"] = customer.email
+        obj["customer_name"] = customer.name
