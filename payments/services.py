@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -170,6 +170,13 @@ def payment_lock_for_signal(signal: PaymentSignal) -> Payment:
     Every event about one payment is applied under this row lock (SELECT … FOR UPDATE on
     PostgreSQL), so two workers never both decide to open a ticket for it.
     """
+    if connection.vendor == "postgresql":
+        # A row lock cannot cover a payment that does not exist yet: an event naming only the
+        # charge and one naming the PaymentIntent would each create one. Serialize on the
+        # charge (or the payment) id instead, until the transaction ends.
+        key = f"{signal.provider}:{signal.charge_ref or signal.payment_ref}"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
     payments = Payment.objects.filter(provider=signal.provider)
     exact = payments.filter(provider_payment_id=signal.payment_ref)
     payment = exact.select_for_update().first()
