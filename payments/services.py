@@ -40,24 +40,29 @@ def webhook_event_store(
 ) -> tuple[WebhookEvent, bool]:
     """Store a verified delivery durably; return (event, created).
 
-    A redelivery of a known event only counts the delivery. Processing is queued after the
+    A redelivery of a known event counts the delivery and re-queues it if it had failed; a
+    pending one is already queued (or left to the sweep). Processing is queued after the
     transaction commits, so a worker never looks for a row it cannot see yet.
     """
-    with transaction.atomic():
-        event, created = WebhookEvent.objects.get_or_create(
-            provider=provider,
-            event_id=event_id,
-            defaults={
-                "event_type": event_type,
-                "body": body,
-                "signature_headers": signature_headers,
-            },
-        )
-        if not created:
-            WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
-        if created or event.outcome in (EventOutcome.PENDING, EventOutcome.FAILED):
+    try:
+        # The first delivery is the common case: one INSERT, no look-up first.
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                provider=provider,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                signature_headers=signature_headers,
+            )
             transaction.on_commit(lambda: enqueue_processing(event.pk))
-    return event, created
+        return event, True
+    except IntegrityError:
+        pass
+    event = WebhookEvent.objects.get(provider=provider, event_id=event_id)
+    WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
+    if event.outcome == EventOutcome.FAILED:
+        enqueue_processing(event.pk)
+    return event, False
 
 
 # After a failed publish, skip the broker for a while instead of making every delivery wait on
