@@ -51,8 +51,11 @@ OPENING_RULES: dict[SignalKind, OpenTicket] = {
 REFUND_FAILED = OpenTicket(Reason.REFUND_FAILED, Priority.HIGH, "Refund failed")
 
 
-def apply(*, signal: PaymentSignal, payment: Payment | None, event: WebhookEvent) -> None:
-    """Act on tickets for one signal. The caller holds the payment's row lock."""
+def apply(
+    *, signal: PaymentSignal, payment: Payment | None, event: WebhookEvent, recovered: bool = False
+) -> None:
+    """Act on tickets for one signal. The caller holds the payment's row lock; `recovered` says
+    this signal made the payment recovered revenue."""
     if payment is None:
         return
     rule = OPENING_RULES.get(signal.kind)
@@ -63,7 +66,8 @@ def apply(*, signal: PaymentSignal, payment: Payment | None, event: WebhookEvent
         _open_or_append(rule, signal, payment, event)
     elif signal.kind in (SignalKind.REFUND_UPDATED, SignalKind.PAYMENT_REFUNDED):
         _append_to_open_ticket(signal, payment, event)
-    _record_recovery(payment, event)
+    if recovered:
+        _append_recovery(payment)
 
 
 def _open_or_append(
@@ -93,23 +97,15 @@ def _append_to_open_ticket(signal: PaymentSignal, payment: Payment, event: Webho
         _append_event(ticket, signal, payment, event)
 
 
-def _record_recovery(payment: Payment, event: WebhookEvent) -> None:
-    """A payment that succeeded after it had failed is recovered revenue, whatever the order
-    its events arrived in."""
-    if payment.recovered_at or not (payment.failed_at and payment.succeeded_at):
-        return
-    if payment.succeeded_at <= payment.failed_at:
-        return
-    payment.recovered_at = payment.succeeded_at
-    payment.recovered_amount_minor = payment.amount_minor
-    payment.save(update_fields=["recovered_at", "recovered_amount_minor", "updated_at"])
+def _append_recovery(payment: Payment) -> None:
     ticket = ticket_find_open(payment=payment, reason=Reason.PAYMENT_FAILED)
     if ticket is not None:
+        amount = payment.recovered_amount_minor
         ticket_add_entry(
             ticket=ticket,
             kind=EntryKind.PAYMENT_EVENT,
-            body=f"Payment recovered: {format_amount(payment.amount_minor, payment.currency)}",
-            data={"recovered_amount_minor": payment.amount_minor, "currency": payment.currency},
+            body=f"Payment recovered: {format_amount(amount, payment.currency)}",
+            data={"recovered_amount_minor": amount, "currency": payment.currency},
         )
 
 

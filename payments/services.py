@@ -22,7 +22,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.paypal import adapter as paypal_adapter
-from payments.signal import CustomerRef, PaymentSignal
+from payments.signal import CustomerRef, PaymentSignal, SignalKind
 from payments.stripe import adapter as stripe_adapter
 
 logger = logging.getLogger(__name__)
@@ -128,13 +128,14 @@ def webhook_event_process(*, event_pk: int) -> EventOutcome:
 def apply_signal(signal: PaymentSignal, event: WebhookEvent) -> Payment | None:
     """Bring the payment up to date with the signal, then let the rules act on tickets."""
     payment = payment_lock_for_signal(signal) if signal.payment_ref else None
+    recovered = False
     if payment is not None:
-        payment_apply_signal(payment=payment, signal=signal)
+        recovered = payment_apply_signal(payment=payment, signal=signal)
         if signal.dispute:
             dispute_apply_signal(payment=payment, signal=signal)
         if signal.refund:
             refund_apply_signal(payment=payment, signal=signal)
-    rules.apply(signal=signal, payment=payment, event=event)
+    rules.apply(signal=signal, payment=payment, event=event, recovered=recovered)
     return payment
 
 
@@ -210,14 +211,18 @@ def payment_lock_for_signal(signal: PaymentSignal) -> Payment:
     return exact.select_for_update().get()
 
 
-def payment_apply_signal(*, payment: Payment, signal: PaymentSignal) -> None:
-    """Update the payment. An event older than the newest one applied never moves its status."""
+def payment_apply_signal(*, payment: Payment, signal: PaymentSignal) -> bool:
+    """Update the payment; return whether this signal made it recovered revenue.
+
+    An event older than the newest one applied never moves its status. A payment that
+    succeeded after it had failed is recovered, whatever order its events arrived in.
+    """
     fields: dict[str, Any] = {}
     if signal.customer and payment.customer_id is None:
         fields["customer"] = customer_upsert(signal.customer, signal.provider)
     if signal.charge_ref and not payment.provider_charge_id:
         fields["provider_charge_id"] = signal.charge_ref
-    if signal.amount_minor is not None and signal.kind != "payment_refunded":
+    if signal.amount_minor is not None and signal.kind != SignalKind.PAYMENT_REFUNDED:
         fields["amount_minor"] = signal.amount_minor
         fields["currency"] = signal.currency or payment.currency
     if signal.payment_status == PaymentStatus.FAILED:
@@ -237,8 +242,18 @@ def payment_apply_signal(*, payment: Payment, signal: PaymentSignal) -> None:
             fields["failure_message"] = signal.failure_message
     for name, value in fields.items():
         setattr(payment, name, value)
-    if fields:
+    recovered = bool(
+        payment.recovered_at is None
+        and payment.failed_at
+        and payment.succeeded_at
+        and payment.succeeded_at > payment.failed_at
+    )
+    if recovered:
+        payment.recovered_at = payment.succeeded_at
+        payment.recovered_amount_minor = payment.amount_minor
+    if fields or recovered:
         payment.save()
+    return recovered
 
 
 def dispute_apply_signal(*, payment: Payment, signal: PaymentSignal) -> Dispute:

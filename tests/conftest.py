@@ -98,11 +98,6 @@ def post_stripe(client, django_capture_on_commit_callbacks) -> Callable[..., Any
     return post
 
 
-def services_required() -> bool:
-    """In CI a test whose service is missing fails instead of skipping."""
-    return bool(os.environ.get("CI"))
-
-
 def require_real_services() -> None:
     """Tests marked `services` run against PostgreSQL and Redis; without them they fail."""
     from django.conf import settings
