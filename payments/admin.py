@@ -18,12 +18,16 @@ REPROCESS_MESSAGE = (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """A page to look at, never to edit: the data is the provider's, not ours."""
+    """A page to look at, never to edit or delete: the data is the provider's, not ours, and
+    a verified delivery is never lost."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 

@@ -6,7 +6,15 @@ import pytest
 from django.urls import reverse
 
 from payments import admin as payments_admin
-from payments.models import Dispute, EventOutcome, Provider, Refund, RefundStatus, WebhookEvent
+from payments.models import (
+    Dispute,
+    EventOutcome,
+    Payment,
+    Provider,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from tests.factories import (
     AgentFactory,
     CustomerFactory,
@@ -15,7 +23,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
-from tickets.models import EntryKind, Status, TimelineEntry
+from tickets.models import EntryKind, Status, Ticket, TimelineEntry
 from tickets.services import ticket_note
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +224,17 @@ def test_a_team_page_picks_members_with_a_two_pane_selector(admin_client, record
     page = admin_client.get(reverse("admin:tickets_team_change", args=[records["team"].pk]))
 
     assert b"SelectFilter2.js" in page.content
+
+
+@pytest.mark.parametrize(
+    "model",
+    [WebhookEvent, Payment, Dispute, Refund, Ticket, TimelineEntry],
+)
+def test_the_audit_trail_cannot_be_deleted_in_the_admin(admin_client, records, model):
+    obj = model.objects.first()
+    opts = model._meta
+
+    response = admin_client.get(f"/admin/{opts.app_label}/{opts.model_name}/{obj.pk}/delete/")
+
+    assert response.status_code == 403
+    assert model.objects.filter(pk=obj.pk).exists()

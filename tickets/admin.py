@@ -116,6 +116,10 @@ class TicketAdmin(admin.ModelAdmin):
         # Tickets are opened by webhooks, chats and emails, which know the customer and payment.
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The timeline is the audit trail: a ticket is solved, closed or merged, never deleted.
+        return False
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assignee":
             kwargs["queryset"] = (
@@ -152,4 +156,7 @@ class TimelineEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
