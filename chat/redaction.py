@@ -47,5 +47,12 @@ def _redact_run(run: str) -> str:
 
 def redact_pans(text: str) -> tuple[str, bool]:
     """(text with every card number masked, whether anything was masked)."""
-    redacted = _RUN.sub(lambda match: _redact_run(match.group(0)), text)
-    return redacted, redacted != text
+    redacted = text
+    while True:
+        # The kept last four digits of one masked number can join the digits after it into
+        # a new Luhn-valid run ("…5394-8727002749"): mask again until nothing is left. Each
+        # pass masks at least two digits, so this ends.
+        again = _RUN.sub(lambda match: _redact_run(match.group(0)), redacted)
+        if again == redacted:
+            return redacted, redacted != text
+        redacted = again

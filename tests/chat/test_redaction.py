@@ -63,3 +63,12 @@ def test_two_card_numbers_in_one_message_are_both_masked():
     text, _ = redact_pans("old 4242424242424242 new 5555-5555-5555-4444")
 
     assert text == f"old 424242{MASK * 6}4242 new 555555{MASK * 6}4444"
+
+
+def test_digits_next_to_a_masked_number_cannot_form_a_new_card_number():
+    # The kept "5394" and the digits after the dash are Luhn-valid together once masked.
+    text, changed = redact_pans("303155875394-8727002749")
+
+    assert changed
+    assert redact_pans(text) == (text, False)
+    assert "8727002749" not in text
