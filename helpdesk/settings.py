@@ -33,6 +33,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "accounts",
     "payments",
     "tickets",
     "chat",
@@ -46,8 +51,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: they read the user and may leave a message.
+    "accounts.middleware.user_preferences",
+    "accounts.middleware.two_factor_required",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.middleware.sync_only",
 ]
 
@@ -146,7 +156,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = ["accounts.backends.AuthenticationBackend"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "tickets:queue"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# django-allauth: agents sign in with their username or email and a password. Admins create the
+# accounts, so there is no sign-up and no email verification: a new user can sign in at once.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# No "remember me": the session cookie ends with the browser, and the session itself expires
+# SESSION_COOKIE_AGE after it was last saved (normally at sign-in), whichever comes first.
+ACCOUNT_SESSION_REMEMBER = False
+# A password reset asked for an address Paydesk does not know sends nothing.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Paydesk] "
+# Two-factor authentication: an authenticator app (TOTP), with recovery codes as the fallback.
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Paydesk")
+# Also accept the code of the previous and next 30 s, for clocks that drift and slow typists.
+MFA_TOTP_TOLERANCE = 1
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("el", "Ελληνικά"), ("fa", "فارسی")]
@@ -180,6 +213,8 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# Links in account emails (password reset) use https when the site does.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 
 # Email ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -242,6 +277,9 @@ PAYPAL_WEBHOOK_TOLERANCE_S = env.int("PAYPAL_WEBHOOK_TOLERANCE_S", default=300)
 # Tickets -------------------------------------------------------------------------------------
 DEFAULT_TEAM_NAME = env.str("DEFAULT_TEAM_NAME", default="Payment support")
 DISPUTE_DUE_MARGIN_HOURS = env.int("DISPUTE_DUE_MARGIN_HOURS", default=48)
+# The queue's "Breaching SLA soon" holds open tickets due within this many minutes (or overdue).
+SLA_WARNING_MINUTES = env.int("SLA_WARNING_MINUTES", default=60)
+SOLVED_RECENTLY_DAYS = env.int("SOLVED_RECENTLY_DAYS", default=7)
 WEBHOOK_RETRY_FAILED_AFTER_S = env.int("WEBHOOK_RETRY_FAILED_AFTER_S", default=300)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
 
