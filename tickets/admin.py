@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from tickets.models import OPEN_STATUSES, Team, Ticket, TimelineEntry
+from tickets.canned import PLACEHOLDERS
+from tickets.models import OPEN_STATUSES, CannedResponse, Tag, Team, Ticket, TimelineEntry
 from tickets.services import ticket_update
 
 
@@ -75,7 +76,7 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     list_display_links = ["id", "subject"]
-    list_filter = ["status", "priority", "reason", "team", "channel"]
+    list_filter = ["status", "priority", "reason", "team", "channel", "tags"]
     list_select_related = ["team", "assignee", "customer"]
     search_fields = ["subject", "customer__email", "payments__provider_payment_id"]
     ordering = ["-created_at"]
@@ -86,6 +87,7 @@ class TicketAdmin(admin.ModelAdmin):
         "subject",
         "customer",
         "payments",
+        "tags",
         "reason",
         "channel",
         "status",
@@ -103,6 +105,7 @@ class TicketAdmin(admin.ModelAdmin):
         "subject",
         "customer",
         "payments",
+        "tags",
         "reason",
         "channel",
         "merged_into",
@@ -160,3 +163,30 @@ class TimelineEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["title", "language", "updated_at", "created_by"]
+    list_filter = ["language"]
+    search_fields = ["title", "body"]
+    readonly_fields = ["created_by", "updated_at"]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        placeholders = ", ".join(
+            f"{{{name}}} ({label})" for name, (label, _) in PLACEHOLDERS.items()
+        )
+        form.base_fields["body"].help_text = f"Placeholders: {placeholders}"
+        return form
+
+    def save_model(self, request: HttpRequest, obj: CannedResponse, form, change: bool) -> None:
+        if obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

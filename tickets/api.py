@@ -55,6 +55,7 @@ class TicketSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(allow_null=True)
     customer = CustomerSummarySerializer(allow_null=True)
     payments = PaymentSummarySerializer(many=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Ticket
@@ -69,6 +70,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "assignee",
             "customer",
             "payments",
+            "tags",
             "due_at",
             "created_at",
             "updated_at",

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import Customer, Payment, WebhookEvent
 
@@ -15,38 +16,50 @@ class Team(models.Model):
         return self.name
 
 
+class Tag(models.Model):
+    """A label agents put on tickets to group them ("vip", "chargeback-fraud")."""
+
+    name = models.SlugField(max_length=50, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Reason(models.TextChoices):
-    PAYMENT_FAILED = "payment_failed", "Payment failed"
-    DISPUTE = "dispute", "Dispute"
-    REFUND_FAILED = "refund_failed", "Refund failed"
-    FRAUD_WARNING = "fraud_warning", "Fraud warning"
-    QUESTION = "question", "Question"
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    DISPUTE = "dispute", _("Dispute")
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+    FRAUD_WARNING = "fraud_warning", _("Fraud warning")
+    QUESTION = "question", _("Question")
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending"
-    ON_HOLD = "on_hold", "On hold"
-    SOLVED = "solved", "Solved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    ON_HOLD = "on_hold", _("On hold")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class Channel(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook"
-    CHAT = "chat", "Chat"
-    EMAIL = "email", "Email"
-    AGENT = "agent", "Agent"
+    WEBHOOK = "webhook", _("Webhook")
+    CHAT = "chat", _("Chat")
+    EMAIL = "email", _("Email")
+    AGENT = "agent", _("Agent")
 
 
 class Ticket(models.Model):
@@ -70,6 +83,7 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,11 +91,27 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # On PostgreSQL, migration 0003 also adds trigram indexes for the queue's text search
+        # (subject, customer email and name, payment ids, timeline bodies): SQLite has none.
         indexes = [
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["reason", "status"]),
+            # The open views of the queue, in their order (due first): a page reads its 25 rows
+            # from here instead of sorting every open ticket.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+                name="ticket_open_due_idx",
+            ),
+            # "Solved recently" and the queue's view counts: the few solved tickets of the last
+            # days among every solved ticket ever.
+            models.Index(
+                fields=["solved_at"],
+                condition=Q(status__in=["solved", "closed"]),
+                name="ticket_solved_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,15 +123,17 @@ class Ticket(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    CUSTOMER_MESSAGE = "customer_message", "Customer message"
-    AGENT_REPLY = "agent_reply", "Agent reply"
-    INTERNAL_NOTE = "internal_note", "Internal note"
-    PAYMENT_EVENT = "payment_event", "Payment event"
-    STATUS_CHANGE = "status_change", "Status change"
-    PRIORITY_CHANGE = "priority_change", "Priority change"
-    ASSIGNMENT_CHANGE = "assignment_change", "Assignment change"
-    TEAM_CHANGE = "team_change", "Team change"
-    TICKET_CREATED = "ticket_created", "Ticket created"
+    CUSTOMER_MESSAGE = "customer_message", _("Customer message")
+    AGENT_REPLY = "agent_reply", _("Agent reply")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    PAYMENT_EVENT = "payment_event", _("Payment event")
+    STATUS_CHANGE = "status_change", _("Status change")
+    PRIORITY_CHANGE = "priority_change", _("Priority change")
+    ASSIGNMENT_CHANGE = "assignment_change", _("Assignment change")
+    TEAM_CHANGE = "team_change", _("Team change")
+    TAGS_CHANGE = "tags_change", _("Tags change")
+    MERGE = "merge", _("Merge")
+    TICKET_CREATED = "ticket_created", _("Ticket created")
 
 
 class TimelineEntry(models.Model):
@@ -122,7 +154,7 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "timeline entries"
+        verbose_name_plural = _("timeline entries")
         constraints = [
             # One provider event lands on a ticket's timeline once, however often it is processed.
             models.UniqueConstraint(
@@ -134,3 +166,27 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+
+class CannedResponse(models.Model):
+    """A reply agents insert and adapt. `body` may hold placeholders such as {customer_name};
+    tickets.canned.PLACEHOLDERS lists them."""
+
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Offer it only to agents working in this language (blank: every language)."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

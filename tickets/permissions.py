@@ -1,3 +1,11 @@
+"""Who is an agent, and the checks views and the API use to keep everyone else out."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
 
 
@@ -20,3 +28,20 @@ class IsAdmin(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then only agents and admins get through (everyone else: 403)."""
+
+    @wraps(view)
+    def check(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_agent(request.user):
+            raise PermissionDenied(ERROR_NOT_AGENT)
+        return view(request, *args, **kwargs)
+
+    return check
+
+
+ERROR_NOT_AGENT = "The workspace is for support agents."

@@ -1,17 +1,66 @@
 """Reads of tickets. "May this person see this ticket" is decided here and nowhere else."""
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    TextChoices,
+    Value,
+    When,
+)
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from payments.models import Payment
-from tickets.models import Priority, Ticket, TimelineEntry
+from payments.models import Customer, Payment, PaymentStatus
+from tickets.models import (
+    OPEN_STATUSES,
+    EntryKind,
+    Priority,
+    Reason,
+    Status,
+    Team,
+    Ticket,
+    TimelineEntry,
+)
 
 # Orderings the list accepts; a leading "-" reverses. Priority sorts by urgency, not by name.
 TICKET_ORDERINGS = ("due_at", "priority", "updated_at", "created_at")
 DEFAULT_TICKET_ORDERING = "-created_at"
+
+# What free-text search reads of the timeline: what people wrote, not the system's entries.
+SEARCHED_ENTRY_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.AGENT_REPLY, EntryKind.INTERNAL_NOTE)
+
+
+class QueueView(TextChoices):
+    MINE = "mine", _("My open tickets")
+    UNASSIGNED = "unassigned", _("Unassigned")
+    OPEN = "open", _("All open")
+    DISPUTES = "disputes", _("Disputes")
+    BREACHING = "breaching", _("Breaching SLA soon")
+    SOLVED = "solved", _("Solved recently")
+
+
+# Each view's default order: the work that is due first comes first; solved work newest first.
+QUEUE_VIEW_ORDERING = {
+    QueueView.MINE: "due_at",
+    QueueView.UNASSIGNED: "due_at",
+    QueueView.OPEN: "due_at",
+    QueueView.DISPUTES: "due_at",
+    QueueView.BREACHING: "due_at",
+    QueueView.SOLVED: "-updated_at",
+}
 
 _PRIORITY_RANK = Case(
     *(When(priority=priority, then=Value(rank)) for rank, priority in enumerate(Priority)),
@@ -34,16 +83,21 @@ def ticket_list(
 ) -> QuerySet[Ticket]:
     """The tickets `user` may see, filtered and ordered, ready for a list page.
 
-    `filters` keys, all optional: status, priority, reason, team (id), assignee (a user id,
-    "me" or "none"), provider (of any of its payments), customer_email (exact, any case),
-    q (free text over subject, customer email and name, payment provider id) and ordering
-    (one of TICKET_ORDERINGS, "-" for descending).
+    `filters` keys, all optional: view (a QueueView), status, priority, reason, team (id),
+    assignee (a user id, "me" or "none"), provider (of any of its payments), tag (a name),
+    created_after/created_before and due_after/due_before (datetimes), customer_email (exact,
+    any case), q (free text over subject, customer email and name, payment provider id and what
+    customers and agents wrote) and ordering (one of TICKET_ORDERINGS, "-" for descending;
+    the view's own order by default).
 
     Related rows are fetched up front, so a page costs the same number of queries whatever
     its size.
     """
     filters = filters or {}
     tickets = _tickets_visible_to(user)
+    view = filters.get("view")
+    if view:
+        tickets = tickets.filter(_queue_view_condition(QueueView(view), user))
 
     for field in ("status", "priority", "reason"):
         if filters.get(field):
@@ -57,24 +111,114 @@ def ticket_list(
         tickets = tickets.filter(assignee__isnull=True)
     elif assignee:
         tickets = tickets.filter(assignee_id=assignee)
+    if filters.get("tag"):
+        tickets = tickets.filter(
+            pk__in=Ticket.tags.through.objects.filter(tag__name=filters["tag"]).values("ticket_id")
+        )
+    for bound, lookup in (
+        ("created_after", "created_at__gte"),
+        ("created_before", "created_at__lt"),
+        ("due_after", "due_at__gte"),
+        ("due_before", "due_at__lt"),
+    ):
+        if filters.get(bound):
+            tickets = tickets.filter(**{lookup: filters[bound]})
     if filters.get("customer_email"):
         tickets = tickets.filter(customer__email__iexact=filters["customer_email"])
     # Filters through payments use subqueries: a join would repeat a ticket once per payment.
     if filters.get("provider"):
         tickets = tickets.filter(pk__in=_ticket_ids_with_payments(provider=filters["provider"]))
     if q := (filters.get("q") or "").strip():
-        tickets = tickets.filter(
-            Q(subject__icontains=q)
-            | Q(customer__email__icontains=q)
-            | Q(customer__name__icontains=q)
-            | Q(pk__in=_ticket_ids_with_payments(provider_payment_id__icontains=q))
-        )
+        tickets = tickets.filter(pk__in=_ticket_ids_matching(q))
 
+    default_ordering = QUEUE_VIEW_ORDERING[QueueView(view)] if view else DEFAULT_TICKET_ORDERING
     return (
         tickets.select_related("customer", "team", "assignee")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("pk")))
-        .order_by(*_ordering(filters.get("ordering") or DEFAULT_TICKET_ORDERING))
+        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("pk")), "tags")
+        .order_by(*_ordering(filters.get("ordering") or default_ordering))
     )
+
+
+def queue_view_counts(*, user: AbstractBaseUser | AnonymousUser) -> dict[str, int]:
+    """How many tickets each queue view holds for `user`, in one query."""
+    views = {view: _queue_view_condition(view, user) for view in QueueView}
+    # Every view holds open tickets or recently solved ones: counting only those reads a few
+    # thousand rows through two indexes instead of every ticket the user may see.
+    in_some_view = views[QueueView.OPEN] | views[QueueView.SOLVED]
+    return (
+        _tickets_visible_to(user)
+        .filter(in_some_view)
+        .aggregate(
+            **{view.value: Count("pk", filter=condition) for view, condition in views.items()}
+        )
+    )
+
+
+def _queue_view_condition(view: QueueView, user: AbstractBaseUser | AnonymousUser) -> Q:
+    now = timezone.now()
+    is_open = Q(status__in=OPEN_STATUSES)
+    if view == QueueView.MINE:
+        return is_open & Q(assignee_id=user.pk)
+    if view == QueueView.UNASSIGNED:
+        return is_open & Q(assignee__isnull=True)
+    if view == QueueView.OPEN:
+        return is_open
+    if view == QueueView.DISPUTES:
+        return is_open & Q(reason=Reason.DISPUTE)
+    if view == QueueView.BREACHING:
+        window = timedelta(minutes=settings.SLA_WARNING_MINUTES)
+        return is_open & Q(due_at__lte=now + window)
+    # Solved recently.
+    window = timedelta(days=settings.SOLVED_RECENTLY_DAYS)
+    return Q(status__in=(Status.SOLVED, Status.CLOSED), solved_at__gte=now - window)
+
+
+def agents_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet:
+    """The agents `user` may pick as an assignee or filter by: staff and members of a team."""
+    if not user.is_authenticated:
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(Q(is_staff=True) | Q(teams__isnull=False), is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def teams_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def customer_summary(*, customer: Customer, excluding: Ticket) -> dict[str, Any]:
+    """The side panel's customer: their other tickets (newest 10) and lifetime payments,
+    summed per currency."""
+    other_tickets = list(
+        Ticket.objects.filter(customer=customer)
+        .exclude(pk=excluding.pk)
+        .order_by("-created_at")
+        .only("pk", "subject", "status", "created_at")[:10]
+    )
+    lifetime = list(
+        Payment.objects.filter(customer=customer)
+        .values("currency")
+        .annotate(
+            count=Count("pk"),
+            paid_minor=Sum(
+                "amount_minor",
+                filter=Q(
+                    status__in=(
+                        PaymentStatus.SUCCEEDED,
+                        PaymentStatus.PARTIALLY_REFUNDED,
+                        PaymentStatus.DISPUTED,
+                    )
+                ),
+                default=0,
+            ),
+            failed=Count("pk", filter=Q(status=PaymentStatus.FAILED)),
+        )
+        .order_by("currency")
+    )
+    return {"other_tickets": other_tickets, "lifetime_payments": lifetime}
 
 
 def ticket_get_for_agent(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Ticket | None:
@@ -95,9 +239,37 @@ def ticket_reload(*, ticket: Ticket) -> Ticket:
 
 
 def _with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    return tickets.select_related("customer", "team", "assignee").prefetch_related(
-        Prefetch("payments", queryset=Payment.objects.order_by("pk")),
+    return tickets.select_related("customer", "team", "assignee", "merged_into").prefetch_related(
+        Prefetch(
+            "payments",
+            queryset=Payment.objects.order_by("pk").prefetch_related("disputes", "refunds"),
+        ),
         Prefetch("timeline", queryset=TimelineEntry.objects.select_related("author")),
+        "tags",
+    )
+
+
+def _ticket_ids_matching(q: str) -> QuerySet:
+    """Ids of the tickets whose subject, customer email or name, payment provider id or what
+    customers and agents wrote contains `q`, in any case.
+
+    One UNION of lookups that each read one table, rather than one OR across joins: the OR has
+    to test every ticket the user may see, while each lookup here is served by its own index (on
+    PostgreSQL the trigram indexes of migration 0003) and only the matches meet the other filters.
+    """
+    customers = Customer.objects.filter(Q(email__icontains=q) | Q(name__icontains=q))
+    # order_by(): a model's default ordering would sort each part for nothing.
+    return (
+        Ticket.objects.filter(subject__icontains=q)
+        .order_by()
+        .values("pk")
+        .union(
+            Ticket.objects.filter(customer__in=customers.values("pk")).order_by().values("pk"),
+            _ticket_ids_with_payments(provider_payment_id__icontains=q).order_by(),
+            TimelineEntry.objects.filter(kind__in=SEARCHED_ENTRY_KINDS, body__icontains=q)
+            .order_by()
+            .values("ticket_id"),
+        )
     )
 
 

@@ -1,15 +1,17 @@
 """Every write to a ticket goes through these functions, and each one leaves a timeline entry."""
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
+from django.db import models, transaction
+from django.utils import timezone, translation
 
 from chat.redaction import redact_pans
 from payments.models import Customer, Payment, WebhookEvent
+from tickets.live import ticket_changed
 from tickets.models import (
     OPEN_STATUSES,
     Channel,
@@ -17,12 +19,22 @@ from tickets.models import (
     Priority,
     Reason,
     Status,
+    Tag,
     Team,
     Ticket,
     TimelineEntry,
 )
+from tickets.tasks import send_reply_email
+
+logger = logging.getLogger(__name__)
 
 _UNCHANGED: Any = object()
+
+
+def _english(choice: models.Choices) -> str:
+    """A choice's label in English: timeline bodies are stored once, then read in any language."""
+    with translation.override("en"):
+        return str(choice.label)
 
 
 def default_team() -> Team:
@@ -58,7 +70,10 @@ def ticket_create(
             ticket=ticket,
             kind=EntryKind.TICKET_CREATED,
             author=author,
-            body=f"Ticket opened ({ticket.get_reason_display().lower()}, {channel.label.lower()}).",
+            body=(
+                f"Ticket opened ({_english(Reason(reason)).lower()},"
+                f" {_english(Channel(channel)).lower()})."
+            ),
         )
     return ticket
 
@@ -92,6 +107,7 @@ def ticket_add_entry(
         data=data or {},
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    ticket_changed(ticket_id=ticket.pk, team_ids=(ticket.team_id,), change=kind)
     return entry
 
 
@@ -131,17 +147,21 @@ def ticket_update(
             changes.append(
                 (
                     EntryKind.STATUS_CHANGE,
-                    f"Status: {ticket.get_status_display()} → {Status(status).label}",
+                    f"Status: {_english(Status(ticket.status))} → {_english(Status(status))}",
                     {"from": ticket.status, "to": status},
                 )
             )
+            if status in OPEN_STATUSES:
+                ticket.solved_at = None
+            elif ticket.solved_at is None:
+                ticket.solved_at = timezone.now()
             ticket.status = status
-            ticket.solved_at = timezone.now() if status == Status.SOLVED else None
         if priority and priority != ticket.priority:
             changes.append(
                 (
                     EntryKind.PRIORITY_CHANGE,
-                    f"Priority: {ticket.get_priority_display()} → {Priority(priority).label}",
+                    f"Priority: {_english(Priority(ticket.priority))}"
+                    f" → {_english(Priority(priority))}",
                     {"from": ticket.priority, "to": priority},
                 )
             )
@@ -157,6 +177,8 @@ def ticket_update(
             )
             ticket.assignee = assignee
         if team and team != ticket.team:
+            # The queue of the team that let the ticket go must drop it too.
+            ticket_changed(ticket_id=ticket.pk, team_ids=(ticket.team_id,), change="handed_off")
             changes.append(
                 (
                     EntryKind.TEAM_CHANGE,
@@ -174,7 +196,11 @@ def ticket_update(
 
 
 def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> TimelineEntry:
-    """A reply the customer sees. The first one records the first response time."""
+    """A reply the customer sees. The first one records the first response time.
+
+    The reply goes to the customer by email once the transaction commits; the live chat, when a
+    conversation is open, delivers it as well (chat.services picks replies up from here).
+    """
     with transaction.atomic():
         entry = ticket_add_entry(
             ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True
@@ -183,7 +209,126 @@ def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> Time
         this = Ticket.objects.filter(pk=ticket.pk)
         this.filter(first_response_at__isnull=True).update(first_response_at=entry.created_at)
         this.filter(status=Status.NEW).update(status=Status.OPEN)
+        transaction.on_commit(lambda: _queue_reply_email(entry))
     return entry
+
+
+def _queue_reply_email(entry: TimelineEntry) -> None:
+    try:
+        send_reply_email.delay(entry.pk)
+    except Exception:
+        # The reply is saved and shown; only its email waits. Never fail the agent's request.
+        logger.exception("Could not queue the email of reply %s", entry.pk)
+
+
+def ticket_new_activity(*, ticket: Ticket, seen_entry_id: int, agent: AbstractBaseUser) -> list:
+    """What others added to the ticket's timeline after entry `seen_entry_id`: a reply written
+    on an older view of the ticket may no longer fit."""
+    return list(
+        TimelineEntry.objects.filter(ticket=ticket, pk__gt=seen_entry_id)
+        .exclude(author=agent)
+        .exclude(kind__in=(EntryKind.INTERNAL_NOTE,), author__isnull=False)
+        .select_related("author")
+    )
+
+
+def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: AbstractBaseUser | None) -> Ticket:
+    """Make the ticket's tags exactly `names` (slugs; new tags are created)."""
+    wanted = sorted({name for name in names if name})
+    with transaction.atomic():
+        current = sorted(ticket.tags.values_list("name", flat=True))
+        if wanted == current:
+            return ticket
+        tags = [Tag.objects.get_or_create(name=name)[0] for name in wanted]
+        ticket.tags.set(tags)
+        added = sorted(set(wanted) - set(current))
+        removed = sorted(set(current) - set(wanted))
+        parts = [f"+{name}" for name in added] + [f"-{name}" for name in removed]
+        ticket_add_entry(
+            ticket=ticket,
+            kind=EntryKind.TAGS_CHANGE,
+            body="Tags: " + " ".join(parts),
+            author=actor,
+            data={"added": added, "removed": removed},
+        )
+    return ticket
+
+
+def ticket_add_tag(*, ticket: Ticket, name: str, actor: AbstractBaseUser | None) -> Ticket:
+    current = list(ticket.tags.values_list("name", flat=True))
+    return ticket_set_tags(ticket=ticket, names=[*current, name], actor=actor)
+
+
+class MergeError(ValueError):
+    pass
+
+
+ERROR_MERGE_SELF = "A ticket cannot be merged into itself."
+ERROR_MERGE_MERGED = "That ticket was merged already; merge into the ticket it points to."
+
+
+def ticket_merge(*, source: Ticket, target: Ticket, actor: AbstractBaseUser | None) -> Ticket:
+    """Merge a duplicate `source` into `target`: its timeline, payments and tags move to
+    `target`, and `source` is closed and points to `target`. Returns `target`."""
+    if source.pk == target.pk:
+        raise MergeError(ERROR_MERGE_SELF)
+    with transaction.atomic():
+        # Lock both in id order, so two agents merging the pair both ways cannot deadlock.
+        locked = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update().filter(pk__in=(source.pk, target.pk))
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id or target.merged_into_id:
+            raise MergeError(ERROR_MERGE_MERGED)
+        # A provider event already on the target stays where it is: it is on a timeline once.
+        events_on_target = TimelineEntry.objects.filter(
+            ticket=target, webhook_event__isnull=False
+        ).values("webhook_event_id")
+        TimelineEntry.objects.filter(ticket=source).exclude(
+            webhook_event_id__in=events_on_target
+        ).update(ticket=target)
+        target.payments.add(*source.payments.all())
+        target.tags.add(*source.tags.all())
+        if target.customer_id is None and source.customer_id:
+            target.customer_id = source.customer_id
+            target.save(update_fields=["customer", "updated_at"])
+        source.merged_into = target
+        source.status = Status.CLOSED
+        source.solved_at = source.solved_at or timezone.now()
+        source.save(update_fields=["merged_into", "status", "solved_at", "updated_at"])
+        ticket_add_entry(
+            ticket=source,
+            kind=EntryKind.MERGE,
+            body=f"Merged into #{target.pk}",
+            author=actor,
+            data={"into": target.pk},
+        )
+        ticket_add_entry(
+            ticket=target,
+            kind=EntryKind.MERGE,
+            body=f"#{source.pk} merged into this ticket",
+            author=actor,
+            data={"from": source.pk},
+        )
+    return target
+
+
+def ticket_bulk_update(
+    *,
+    tickets: list[Ticket],
+    actor: AbstractBaseUser,
+    status: Status | None = None,
+    assignee: Any = _UNCHANGED,
+    add_tag: str = "",
+) -> int:
+    """Apply the same change to several tickets, each recorded on its own timeline."""
+    with transaction.atomic():
+        for ticket in tickets:
+            ticket_update(ticket=ticket, actor=actor, status=status, assignee=assignee)
+            if add_tag:
+                ticket_add_tag(ticket=ticket, name=add_tag, actor=actor)
+    return len(tickets)
 
 
 def ticket_note(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> TimelineEntry:

@@ -261,8 +261,9 @@ def test_pages_hold_50_tickets_unless_asked_for_more_up_to_200(api_as, admin, te
 def test_the_list_runs_the_same_number_of_queries_for_5_tickets_as_for_30(
     api_as, agent, team, django_assert_num_queries
 ):
-    # session, user, "is an agent", count, tickets with customer/team/assignee, their payments
-    list_queries = 6
+    # session, user, "is an agent", count, tickets with customer/team/assignee, their payments,
+    # their tags
+    list_queries = 7
 
     def add_tickets(count: int) -> None:
         for _ in range(count):

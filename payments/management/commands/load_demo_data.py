@@ -25,13 +25,48 @@ from rest_framework.authtoken.models import Token
 
 from payments.models import Provider, WebhookEvent
 from payments.services import webhook_event_process, webhook_event_store
-from tickets.models import OPEN_STATUSES, Reason, Ticket
-from tickets.services import default_team, ticket_update
+from tickets.models import OPEN_STATUSES, CannedResponse, EntryKind, Reason, Ticket
+from tickets.services import default_team, ticket_add_entry, ticket_update
 
 Obj = dict[str, Any]
 
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "paydesk-admin"
 AGENT_USERNAME, AGENT_PASSWORD = "agent", "paydesk-agent"
+SECOND_AGENT_USERNAME = "agent2"
+
+DEMO_CANNED_RESPONSES = [
+    (
+        "Card declined: try another card",
+        "en",
+        "Hi {customer_name},\n\nYour payment of {amount} did not go through: {decline_reason}\n"
+        "You can try again with another card, or pay with PayPal. Your basket is kept.\n\n"
+        "Best,\n{agent_name}",
+    ),
+    (
+        "Dispute received",
+        "en",
+        "Hi {customer_name},\n\nWe have received your bank's dispute about {amount} "
+        "(payment {payment_id}). We are looking into it and will write within two days.\n\n"
+        "{agent_name}",
+    ),
+    (
+        "Refunds take 5-10 days",
+        "",
+        "Hi {customer_name}, refunds reach your account 5-10 working days after we send them.",
+    ),
+    (
+        "Η κάρτα απορρίφθηκε",
+        "el",
+        "Γεια σας {customer_name},\n\nΗ πληρωμή των {amount} δεν ολοκληρώθηκε: "
+        "{decline_reason}\nΜπορείτε να δοκιμάσετε με άλλη κάρτα ή με PayPal.\n\n{agent_name}",
+    ),
+    (
+        "کارت رد شد",
+        "fa",
+        "سلام {customer_name}،\n\nپرداخت {amount} انجام نشد: {decline_reason}\n"
+        "می‌توانید با کارت دیگری یا با PayPal دوباره امتحان کنید.\n\n{agent_name}",
+    ),
+]
 
 NOT_IN_PRODUCTION = (
     "The demo users have published passwords: run this with DEBUG=1, or pass --force on a "
@@ -299,6 +334,8 @@ class Command(BaseCommand):
         admin, agent = self._users()
         stored, failed = self._events()
         self._assign_disputes(admin=admin, agent=agent)
+        self._canned_responses(admin=admin)
+        self._customer_writes_in()
 
         outcomes = dict(
             WebhookEvent.objects.values_list("outcome").annotate(n=Count("pk")).order_by()
@@ -310,9 +347,11 @@ class Command(BaseCommand):
             + f"; {tickets} open tickets."
         )
         self.stdout.write(
-            f"Admin:  {ADMIN_USERNAME} / {ADMIN_PASSWORD}  (superuser, signs in at /admin/)\n"
+            f"Admin:  {ADMIN_USERNAME} / {ADMIN_PASSWORD}  (superuser: workspace and /admin/)\n"
             f"Agent:  {AGENT_USERNAME} / {AGENT_PASSWORD}  (member of {default_team().name!r}; "
-            f"API token {Token.objects.get(user=agent).key})"
+            f"API token {Token.objects.get(user=agent).key})\n"
+            f"Agent:  {SECOND_AGENT_USERNAME} / {AGENT_PASSWORD}  (same team: open a ticket as "
+            f"both to see each other)"
         )
         if failed:
             raise CommandError(f"{failed} demo events failed to process; see the log above.")
@@ -336,6 +375,14 @@ class Command(BaseCommand):
         agent.save()
         default_team().members.add(agent)
         Token.objects.get_or_create(user=agent)
+
+        colleague, _ = user_model.objects.get_or_create(
+            username=SECOND_AGENT_USERNAME,
+            defaults={"email": "agent2@example.com", "first_name": "Noor", "last_name": "Haddad"},
+        )
+        colleague.set_password(AGENT_PASSWORD)
+        colleague.save()
+        default_team().members.add(colleague)
         return admin, agent
 
     def _events(self) -> tuple[int, int]:
@@ -360,6 +407,26 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"{demo.provider} {demo.event_type} {demo.event_id}: {exc}")
         return stored, failed
+
+    def _canned_responses(self, *, admin: AbstractUser) -> None:
+        for title, language, body in DEMO_CANNED_RESPONSES:
+            CannedResponse.objects.get_or_create(
+                title=title, language=language, defaults={"body": body, "created_by": admin}
+            )
+
+    def _customer_writes_in(self) -> None:
+        """Ana answers on her failed-payment ticket, so the timeline holds a conversation."""
+        ticket = Ticket.objects.filter(
+            customer__email=CUSTOMERS["ana"].email, reason=Reason.PAYMENT_FAILED
+        ).first()
+        if ticket and not ticket.timeline.filter(kind=EntryKind.CUSTOMER_MESSAGE).exists():
+            ticket_add_entry(
+                ticket=ticket,
+                kind=EntryKind.CUSTOMER_MESSAGE,
+                public=True,
+                body="Hi, my card was declined at checkout but my bank says there is money on it. "
+                "Can you help? I need the order today.",
+            )
 
     def _assign_disputes(self, *, admin: AbstractUser, agent: AbstractUser) -> None:
         """Give the agent the open disputes, so their queue is not empty."""
