@@ -13,8 +13,23 @@ import stripe
 
 from helpdesk.celery import app as celery_app
 
+pytest_plugins = ["tests.asgi_server"]
 PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "payloads"
 STRIPE_SECRET = "whsec_test_paydesk_0123456789"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory) -> None:
+    """On SQLite, test in a file rather than in memory: a shared in-memory database locks whole
+    tables, so a real server's threads (end-to-end and browser tests) would fail each other with
+    "database table is locked"; a file in WAL mode lets readers and a writer work side by side,
+    as in the demo."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
