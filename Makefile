@@ -20,6 +20,12 @@ DEMO_STRIPE_WEBHOOK_SECRET ?= whsec_paydesk_demo_only
 DEMO_PAYPAL_WEBHOOK_ID ?= WEBHOOK_ID
 EVENT ?= payment_intent.payment_failed
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work
+# offline); `make test` installs it when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
 # The embedded default: SQLite, in-memory channel layer, Celery tasks run in-process.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER
 DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET) \
@@ -27,7 +33,7 @@ DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET)
 SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
 URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
 
-.PHONY: help venv install demo demo-webhook test test-services lint stack clean distclean
+.PHONY: help venv install browser demo demo-webhook test test-services lint stack clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +48,13 @@ $(BIN)/python:
 $(VENV)/.installed: requirements/lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
 	touch $@
+
+browser: $(CHROMIUM) ## install Debian's chromium for the browser tests (when missing)
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (apt-get)…"
+	$(APT_INSTALL) chromium fonts-dejavu-core \
+		|| ($(SUDO) apt-get update && $(APT_INSTALL) chromium fonts-dejavu-core)
 
 demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (PORT=…)
 	$(DEMO) $(BIN)/python manage.py migrate --noinput -v0
@@ -66,10 +79,10 @@ demo-webhook: ## sign a sample Stripe event (EVENT=…) and post it to the runni
 	curl -sS -H "Stripe-Signature: t=$$t,v1=$$sig" -H 'Content-Type: application/json' \
 		--data-binary "$$body" $(URL)/webhooks/stripe/; echo
 
-test: install ## run the tests on the embedded default (not those marked `services`)
+test: install browser ## run the tests on the embedded default (not those marked `services`)
 	$(EMBEDDED) $(BIN)/pytest -m "not services" $(PYTEST_ARGS)
 
-test-services: install ## run every test against PostgreSQL and Redis (DATABASE_URL=…, REDIS_URL=…)
+test-services: install browser ## run every test against PostgreSQL and Redis (DATABASE_URL=…, REDIS_URL=…)
 	$(SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check and ruff format --check
