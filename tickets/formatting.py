@@ -7,8 +7,19 @@ from babel.numbers import format_currency
 from django.utils import timezone, translation
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 
 from payments.money import exponent
+
+# Django's own units, which its Greek catalogue leaves untranslated; locale/ translates them.
+TIME_STRINGS = {
+    "year": ngettext_lazy("%(num)d year", "%(num)d years", "num"),
+    "month": ngettext_lazy("%(num)d month", "%(num)d months", "num"),
+    "week": ngettext_lazy("%(num)d week", "%(num)d weeks", "num"),
+    "day": ngettext_lazy("%(num)d day", "%(num)d days", "num"),
+    "hour": ngettext_lazy("%(num)d hour", "%(num)d hours", "num"),
+    "minute": ngettext_lazy("%(num)d minute", "%(num)d minutes", "num"),
+}
 
 
 def _babel_locale() -> str:
@@ -29,5 +40,9 @@ def due_in_words(due_at: datetime | None, now: datetime | None = None) -> tuple[
         return "", False
     now = now or timezone.now()
     if due_at <= now:
-        return _("%(duration)s overdue") % {"duration": timesince(due_at, now, depth=1)}, True
-    return _("in %(duration)s") % {"duration": timeuntil(due_at, now, depth=1)}, False
+        return _("%(duration)s overdue") % {
+            "duration": timesince(due_at, now, time_strings=TIME_STRINGS, depth=1)
+        }, True
+    return _("in %(duration)s") % {
+        "duration": timeuntil(due_at, now, time_strings=TIME_STRINGS, depth=1)
+    }, False

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from chat.redaction import redact_pans
 from payments.models import Customer, Payment, WebhookEvent
@@ -263,8 +264,10 @@ class MergeError(ValueError):
     pass
 
 
-ERROR_MERGE_SELF = "A ticket cannot be merged into itself."
-ERROR_MERGE_MERGED = "That ticket was merged already; merge into the ticket it points to."
+ERROR_MERGE_SELF = gettext_lazy("A ticket cannot be merged into itself.")
+ERROR_MERGE_MERGED = gettext_lazy(
+    "That ticket was merged already; merge into the ticket it points to."
+)
 
 
 def ticket_merge(*, source: Ticket, target: Ticket, actor: AbstractBaseUser | None) -> Ticket:

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -111,7 +111,11 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     else:
         changes["add_tag"] = data["tag"]
     count = ticket_bulk_update(tickets=tickets, actor=request.user, **changes)
-    messages.success(request, _("%(count)d tickets changed.") % {"count": count})
+    messages.success(
+        request,
+        ngettext("%(count)d ticket changed.", "%(count)d tickets changed.", count)
+        % {"count": count},
+    )
     return _back_to(request, back)
 
 
@@ -203,7 +207,7 @@ def ticket_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         target = ticket_merge(source=ticket, target=target, actor=request.user)
     except MergeError as error:
-        form.add_error("target", _(str(error)))
+        form.add_error("target", str(error))
         return _ticket_page(request, ticket, merge_form=form, status=400)
     messages.success(request, _("Ticket #%(source)d merged into this one.") % {"source": ticket.pk})
     url = reverse("tickets:detail", args=[target.pk])

@@ -77,10 +77,10 @@ def test_a_provider_event_on_both_tickets_stays_once_on_each_after_a_merge(agent
 
 def test_a_ticket_cannot_be_merged_into_itself_or_twice(agent, team):
     first, second, third = (TicketFactory(team=team) for _ in range(3))
-    with pytest.raises(MergeError, match=ERROR_MERGE_SELF):
+    with pytest.raises(MergeError, match=str(ERROR_MERGE_SELF)):
         ticket_merge(source=first, target=first, actor=agent)
     ticket_merge(source=first, target=second, actor=agent)
-    with pytest.raises(MergeError, match=ERROR_MERGE_MERGED):
+    with pytest.raises(MergeError, match=str(ERROR_MERGE_MERGED)):
         ticket_merge(source=third, target=first, actor=agent)
 
 
