@@ -5,6 +5,7 @@ tickets.services.ticket_update like anywhere else, so each change lands on the t
 author. The timeline itself is a record and is never edited.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
@@ -12,7 +13,7 @@ from django.http import HttpRequest
 
 from tickets.canned import PLACEHOLDERS
 from tickets.models import OPEN_STATUSES, CannedResponse, Tag, Team, Ticket, TimelineEntry
-from tickets.services import ticket_update
+from tickets.services import ERROR_ASSIGNEE_NOT_ON_TEAM, ticket_update
 
 
 @admin.register(Team)
@@ -60,8 +61,22 @@ class TimelineEntryInline(admin.TabularInline):
         return False
 
 
+class TicketAdminForm(forms.ModelForm):
+    class Meta:
+        model = Ticket
+        fields = ["status", "priority", "team", "assignee", "due_at"]
+
+    def clean(self):
+        data = super().clean()
+        assignee, team = data.get("assignee"), data.get("team")
+        if assignee and team and not assignee.is_staff and not assignee.teams.filter(pk=team.pk):
+            self.add_error("assignee", str(ERROR_ASSIGNEE_NOT_ON_TEAM))
+        return data
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
     list_display = [
         "id",
         "subject",

@@ -22,7 +22,7 @@ from payments.models import Provider
 from tickets.models import Priority, Reason, Status, Team, Ticket, TimelineEntry
 from tickets.permissions import is_agent
 from tickets.selectors import TICKET_ORDERINGS, ticket_get_for_agent, ticket_list, ticket_reload
-from tickets.services import ticket_note, ticket_reply, ticket_update
+from tickets.services import AssignmentError, ticket_note, ticket_reply, ticket_update
 
 ERROR_ASSIGNEE_NOT_AGENT = "Tickets can only be assigned to agents."
 ERROR_ASSIGNEE_FILTER = 'Use a user id, "me" or "none".'
@@ -169,7 +169,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self.get_object()
         changes = TicketUpdateSerializer(data=request.data)
         changes.is_valid(raise_exception=True)
-        ticket = ticket_update(ticket=ticket, actor=request.user, **changes.validated_data)
+        try:
+            ticket = ticket_update(ticket=ticket, actor=request.user, **changes.validated_data)
+        except AssignmentError as error:
+            raise serializers.ValidationError({"assignee": [str(error)]}) from error
         return Response(TicketDetailSerializer(ticket_reload(ticket=ticket)).data)
 
     @extend_schema(request=EntryBodySerializer, responses={201: TimelineEntrySerializer})

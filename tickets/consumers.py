@@ -47,6 +47,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.selectors import two_factor_setup_required
 from tickets.live import team_group, ticket_group
 from tickets.models import EntryKind, Team
 from tickets.permissions import is_agent
@@ -96,7 +97,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await database_sync_to_async(is_agent)(user):
+        if not await database_sync_to_async(_may_use_the_desk)(user):
             # Accept, then close with a code: a browser sees a refusal before the handshake
             # only as a failed connection, and would keep retrying.
             await self.accept()
@@ -295,3 +296,9 @@ def _team_ids_heard_by(user: Any) -> list[int]:
     """Admins see every ticket, so they hear of every team's; an agent, of their own teams'."""
     teams = Team.objects.all() if user.is_staff else user.teams.all()
     return list(teams.values_list("pk", flat=True))
+
+
+def _may_use_the_desk(user) -> bool:
+    """An agent, and one the two-factor policy lets into the workspace (pages redirect such a
+    user to the setup; the socket refuses them)."""
+    return is_agent(user) and not two_factor_setup_required(user)

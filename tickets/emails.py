@@ -22,7 +22,8 @@ def reply_email_send(*, entry: TimelineEntry) -> bool:
     language = customer.locale if customer.locale in dict(settings.LANGUAGES) else "en"
     with translation.override(language):
         context = {"entry": entry, "ticket": ticket, "customer": customer}
-        subject = render_to_string("tickets/email/reply_subject.txt", context).strip()
+        # One line: a header with a line break in it is refused.
+        subject = " ".join(render_to_string("tickets/email/reply_subject.txt", context).split())
         message = EmailMultiAlternatives(
             subject=subject,
             body=render_to_string("tickets/email/reply.txt", context),

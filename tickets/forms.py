@@ -1,6 +1,6 @@
 """Forms of the workspace. They validate what the browser sends; the services do the work."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -97,8 +97,8 @@ class QueueFilterForm(forms.Form):
             if data.get(name):
                 filters[name] = _start_of_day(data[name])
         for name in ("created_before", "due_before"):
-            if data.get(name):
-                filters[name] = _start_of_day(data[name]) + timedelta(days=1)
+            if data.get(name) and data[name] < date.max:
+                filters[name] = _start_of_day(data[name] + timedelta(days=1))
         return filters
 
 
@@ -168,7 +168,9 @@ class BulkActionForm(forms.Form):
         self.fields["assignee"].queryset = agents
         # Any ticket number is accepted here; the view keeps those the agent may see.
         self.fields["tickets"].choices = [
-            (value, value) for value in self.data.getlist("tickets") if str(value).isdigit()
+            (value, value)
+            for value in self.data.getlist("tickets")
+            if str(value).isdigit() and 0 < int(value) < 2**63
         ]
 
     def clean(self):

@@ -173,13 +173,21 @@ def _queue_view_condition(view: QueueView, user: AbstractBaseUser | AnonymousUse
     return Q(status__in=(Status.SOLVED, Status.CLOSED), solved_at__gte=now - window)
 
 
-def agents_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet:
-    """The agents `user` may pick as an assignee or filter by: staff and members of a team."""
+def agents_for(*, user: AbstractBaseUser | AnonymousUser, team: Team | None = None) -> QuerySet:
+    """The agents `user` may filter by or pick as an assignee: staff and the members of the
+    teams `user` works (or of `team` only, for a ticket of that team: an assignee must be able
+    to see the ticket)."""
     if not user.is_authenticated:
         return get_user_model().objects.none()
+    if team is not None:
+        members = Q(teams=team)
+    elif user.is_staff:
+        members = Q(teams__isnull=False)
+    else:
+        members = Q(teams__in=Team.objects.filter(members=user))
     return (
         get_user_model()
-        .objects.filter(Q(is_staff=True) | Q(teams__isnull=False), is_active=True)
+        .objects.filter(Q(is_staff=True) | members, is_active=True)
         .distinct()
         .order_by("username")
     )
@@ -189,11 +197,14 @@ def teams_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
     return Team.objects.order_by("name")
 
 
-def customer_summary(*, customer: Customer, excluding: Ticket) -> dict[str, Any]:
-    """The side panel's customer: their other tickets (newest 10) and lifetime payments,
-    summed per currency."""
+def customer_summary(
+    *, user: AbstractBaseUser | AnonymousUser, customer: Customer, excluding: Ticket
+) -> dict[str, Any]:
+    """The side panel's customer: their other tickets `user` may see (newest 10) and lifetime
+    payments, summed per currency."""
     other_tickets = list(
-        Ticket.objects.filter(customer=customer)
+        _tickets_visible_to(user)
+        .filter(customer=customer)
         .exclude(pk=excluding.pk)
         .order_by("-created_at")
         .only("pk", "subject", "status", "created_at")[:10]

@@ -130,6 +130,15 @@ def ticket_find_open_for_payment(*, payment: Payment) -> Ticket | None:
     return ticket
 
 
+class AssignmentError(ValueError):
+    pass
+
+
+ERROR_ASSIGNEE_NOT_ON_TEAM = gettext_lazy(
+    "That agent is not on the ticket's team and could not see it."
+)
+
+
 def ticket_update(
     *,
     ticket: Ticket,
@@ -140,9 +149,16 @@ def ticket_update(
     team: Team | None = None,
     due_at: Any = _UNCHANGED,
 ) -> Ticket:
-    """Change fields of a ticket; each real change is recorded on the timeline with its author."""
+    """Change fields of a ticket; each real change is recorded on the timeline with its author.
+
+    Raises AssignmentError when the assignee could not see the ticket: only staff and members of
+    the ticket's team (after the change) may have it."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if assignee is not _UNCHANGED and assignee is not None:
+            team_after = team or ticket.team
+            if not (assignee.is_staff or assignee.teams.filter(pk=team_after.pk).exists()):
+                raise AssignmentError(ERROR_ASSIGNEE_NOT_ON_TEAM)
         changes: list[tuple[EntryKind, str, dict[str, Any]]] = []
         if status and status != ticket.status:
             changes.append(
@@ -279,7 +295,9 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: AbstractBaseUser | No
         # Lock both in id order, so two agents merging the pair both ways cannot deadlock.
         locked = {
             t.pk: t
-            for t in Ticket.objects.select_for_update().filter(pk__in=(source.pk, target.pk))
+            for t in Ticket.objects.select_for_update()
+            .filter(pk__in=(source.pk, target.pk))
+            .order_by("pk")
         }
         source, target = locked[source.pk], locked[target.pk]
         if source.merged_into_id or target.merged_into_id:
@@ -296,6 +314,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: AbstractBaseUser | No
         if target.customer_id is None and source.customer_id:
             target.customer_id = source.customer_id
             target.save(update_fields=["customer", "updated_at"])
+        # Tickets merged into the source earlier now point where it points: no chains.
+        Ticket.objects.filter(merged_into=source).update(merged_into=target)
         source.merged_into = target
         source.status = Status.CLOSED
         source.solved_at = source.solved_at or timezone.now()
@@ -325,13 +345,20 @@ def ticket_bulk_update(
     assignee: Any = _UNCHANGED,
     add_tag: str = "",
 ) -> int:
-    """Apply the same change to several tickets, each recorded on its own timeline."""
+    """Apply the same change to several tickets, each recorded on its own timeline. Returns how
+    many changed: a ticket whose team the assignee is not on is left as it was."""
+    changed = 0
     with transaction.atomic():
         for ticket in tickets:
-            ticket_update(ticket=ticket, actor=actor, status=status, assignee=assignee)
+            try:
+                with transaction.atomic():
+                    ticket_update(ticket=ticket, actor=actor, status=status, assignee=assignee)
+            except AssignmentError:
+                continue
             if add_tag:
                 ticket_add_tag(ticket=ticket, name=add_tag, actor=actor)
-    return len(tickets)
+            changed += 1
+    return changed
 
 
 def ticket_note(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> TimelineEntry:

@@ -36,6 +36,7 @@ from tickets.selectors import (
     ticket_list,
 )
 from tickets.services import (
+    AssignmentError,
     MergeError,
     ticket_bulk_update,
     ticket_merge,
@@ -171,14 +172,18 @@ def ticket_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _ticket_page(request, ticket, update_form=form, status=400)
     data = form.cleaned_data
-    ticket = ticket_update(
-        ticket=ticket,
-        actor=request.user,
-        status=data["status"],
-        priority=data["priority"],
-        assignee=data["assignee"],
-        team=data["team"],
-    )
+    try:
+        ticket = ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            status=data["status"],
+            priority=data["priority"],
+            assignee=data["assignee"],
+            team=data["team"],
+        )
+    except AssignmentError as error:
+        form.add_error("assignee", str(error))
+        return _ticket_page(request, ticket, update_form=form, status=400)
     ticket_set_tags(ticket=ticket, names=data["tags"], actor=request.user)
     messages.success(request, _("Ticket updated."))
     return _ticket_page(request, ticket)
@@ -188,6 +193,7 @@ def ticket_update_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_assign_to_me(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _ticket_or_404(request, pk)
+    # The agent sees the ticket, so it is on their team (or they are staff): always allowed.
     ticket_update(ticket=ticket, actor=request.user, assignee=request.user)
     messages.success(request, _("Assigned to you."))
     return _ticket_page(request, ticket)
@@ -246,14 +252,21 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     teams = teams_for(user=request.user)
-    agents = agents_for(user=request.user)
+    agents = agents_for(user=request.user, team=ticket.team)
     timeline = list(ticket.timeline.all())
     context = {
         "ticket": ticket,
         "timeline": timeline,
         "last_entry_id": timeline[-1].pk if timeline else 0,
+        # The ticket merged into may since have gone to a team this agent is not on.
+        "merged_into_subject": (
+            ticket.merged_into.subject
+            if ticket.merged_into
+            and ticket_get_for_agent(user=request.user, pk=ticket.merged_into_id)
+            else ""
+        ),
         "customer_summary": (
-            customer_summary(customer=ticket.customer, excluding=ticket)
+            customer_summary(user=request.user, customer=ticket.customer, excluding=ticket)
             if ticket.customer
             else None
         ),

@@ -219,3 +219,31 @@ def test_after_a_dropped_connection_the_queue_catches_up_by_itself(desk, new_pag
     page.locator("#live-status[data-state=online]").wait_for()
     page.locator(f'tr[data-ticket-id="{missed.pk}"]').wait_for()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_reply_on_a_ticket_that_changed_is_held_back_until_sent_anyway(desk, new_page):
+    ticket = desk["declined"]
+    alice, bob = new_page(), new_page()
+    log_in(alice, "alice")
+    log_in(bob, "bob")
+    alice.goto(f"/desk/tickets/{ticket.pk}/")
+    bob.goto(f"/desk/tickets/{ticket.pk}/")
+    alice.locator("#ticket-viewers", has_text="Bob Berg").wait_for()
+
+    alice.get_by_label("Reply to the customer").fill("Let me refund you")
+    bob.get_by_label("Reply to the customer").fill("Refunded already")
+    bob.get_by_role("button", name="Send reply").click()
+    alice.locator(".entry-agent_reply", has_text="Refunded already").wait_for()  # live
+
+    alice.get_by_role("button", name="Send reply").click()
+    alice.get_by_text("Your reply was not sent").wait_for()
+    assert alice.get_by_label("Reply to the customer").input_value() == "Let me refund you"
+    alice.get_by_role("button", name="Send anyway").click()
+    alice.locator(".entry-agent_reply", has_text="Let me refund you").wait_for()
+
+    # A form error is shown where it belongs, too.
+    alice.once("dialog", lambda dialog: dialog.accept())
+    alice.get_by_label("Merge into ticket number").fill("99999")
+    alice.get_by_role("button", name="Merge", exact=True).click()
+    alice.locator(".field-error", has_text="no ticket with that number").wait_for()
+    assert alice.js_errors == []

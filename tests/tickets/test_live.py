@@ -134,6 +134,19 @@ async def test_it_refuses_a_signed_in_user_who_is_not_an_agent(open_desk, custom
 
 
 @pytest.mark.asyncio
+async def test_it_refuses_an_agent_who_still_has_to_set_up_required_two_factor(open_desk, agent):
+    from accounts.models import SecurityPolicy
+
+    policy = await database_sync_to_async(SecurityPolicy.load)()
+    policy.require_two_factor = True
+    await database_sync_to_async(policy.save)()
+
+    desk = await open_desk(agent)
+
+    assert await close_code(desk) == CLOSE_NOT_AGENT
+
+
+@pytest.mark.asyncio
 async def test_it_refuses_a_page_from_another_origin(open_desk, agent):
     desk = await open_desk(agent, origin="https://evil.example")
 

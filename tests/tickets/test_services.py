@@ -2,14 +2,17 @@ import pytest
 
 from chat.redaction import MASK
 from tickets.models import EntryKind, Priority, Reason, Status
-from tickets.services import ticket_create, ticket_note, ticket_reply, ticket_update
+from tickets.services import default_team, ticket_create, ticket_note, ticket_reply, ticket_update
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def agent(django_user_model):
-    return django_user_model.objects.create_user("alex", password="pw-alex-123")
+    """An agent on the default team, where `ticket` lands."""
+    user = django_user_model.objects.create_user("alex", password="pw-alex-123")
+    user.teams.add(default_team())
+    return user
 
 
 @pytest.fixture

@@ -242,3 +242,50 @@ def test_a_dispute_deadline_is_shown_with_its_payment(agent, team):
 
     loaded = ticket_get_for_agent(user=agent, pk=ticket.pk)
     assert [d.provider_dispute_id for d in loaded.payments.all()[0].disputes.all()] == ["dp_1"]
+
+
+def test_a_ticket_is_only_assigned_to_someone_who_can_see_it(agent, team, outsider, admin):
+    from tickets.services import ERROR_ASSIGNEE_NOT_ON_TEAM, AssignmentError
+
+    ticket = TicketFactory(team=team)
+    with pytest.raises(AssignmentError, match=str(ERROR_ASSIGNEE_NOT_ON_TEAM)):
+        ticket_update(ticket=ticket, actor=agent, assignee=outsider)
+    ticket_update(ticket=ticket, actor=agent, assignee=admin)  # staff see every ticket
+    # Handed to the outsider's team in the same change, the outsider may have it.
+    ticket_update(ticket=ticket, actor=agent, assignee=outsider, team=outsider.teams.get())
+    ticket.refresh_from_db()
+    assert ticket.assignee == outsider
+
+
+def test_a_bulk_assignment_skips_tickets_the_assignee_could_not_see(agent, team, outsider):
+    mine = TicketFactory(team=team)
+    theirs = TicketFactory(team=outsider.teams.get())
+
+    changed = ticket_bulk_update(tickets=[mine, theirs], actor=agent, assignee=outsider)
+
+    assert changed == 1
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.assignee, theirs.assignee) == (None, outsider)
+
+
+def test_merging_a_ticket_that_others_were_merged_into_leaves_no_chain(agent, team):
+    first, second, third = (TicketFactory(team=team) for _ in range(3))
+    ticket_merge(source=first, target=second, actor=agent)
+    ticket_merge(source=second, target=third, actor=agent)
+
+    first.refresh_from_db()
+    assert first.merged_into == third
+
+
+def test_the_reply_email_subject_is_plain_text_on_one_line(
+    agent, team, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(email="o'brien@example.com")
+    ticket = TicketFactory(team=team, customer=customer, subject='Refund & "chargeback"\n<help>')
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=ticket, author=agent, body="On it")
+
+    (message,) = mail.outbox
+    assert message.subject == f'Re: [#{ticket.pk}] Refund & "chargeback" <help>'

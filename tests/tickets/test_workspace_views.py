@@ -407,3 +407,47 @@ def test_customer_text_is_shown_as_text_everywhere(as_agent, team):
         assert "<svg/onload" not in page
     assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in pages[0]
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in pages[1]
+
+
+def test_the_customer_panel_lists_only_tickets_the_agent_may_see(as_agent, team, outsider):
+    customer = CustomerFactory()
+    ticket = TicketFactory(team=team, customer=customer)
+    TicketFactory(team=team, customer=customer, subject="Seen by my team")
+    TicketFactory(team=outsider.teams.get(), customer=customer, subject="Wallet team business")
+
+    page = as_agent.get(detail(ticket)).content.decode()
+
+    assert "Seen by my team" in page
+    assert "Wallet team business" not in page
+
+
+def test_assigning_to_an_agent_of_another_team_is_refused_with_a_reason(as_agent, team, outsider):
+    ticket = TicketFactory(team=team)
+    response = as_agent.post(
+        action("update", ticket),
+        {"status": "open", "priority": "normal", "assignee": outsider.pk, "team": team.pk},
+        **HTMX,
+    )
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_the_ticket_page_offers_only_assignees_who_could_see_the_ticket(as_agent, team, outsider):
+    page = as_agent.get(detail(TicketFactory(team=team))).content.decode()
+    assert outsider.get_full_name() not in page
+
+
+def test_far_away_dates_and_huge_ticket_numbers_are_answered_without_an_error(as_agent, team):
+    for bound in ("created_before", "due_before", "created_after", "due_after"):
+        for day in ("9999-12-31", "0001-01-01"):
+            assert as_agent.get(QUEUE, {bound: day}).status_code == 200
+    ticket = TicketFactory(team=team)
+    response = as_agent.post(
+        reverse("tickets:bulk"),
+        {"tickets": [ticket.pk, 2**70], "action": "status", "status": "pending"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Nothing was changed" in response.content.decode()
