@@ -451,3 +451,21 @@ def test_far_away_dates_and_huge_ticket_numbers_are_answered_without_an_error(as
     )
     assert response.status_code == 200
     assert "Nothing was changed" in response.content.decode()
+
+
+def test_search_results_are_counted_and_paged(as_agent, team):
+    for n in range(12):
+        TicketFactory(team=team, subject=f"Klarna checkout {n}")
+    TicketFactory(team=team, subject="Something else")
+
+    first = as_agent.get(QUEUE, {"q": "klarna", "per_page": 10}).content.decode()
+    second = as_agent.get(QUEUE, {"q": "klarna", "per_page": 10, "page": 2}).content.decode()
+    beyond = as_agent.get(QUEUE, {"q": "klarna", "per_page": 10, "page": 9}).content.decode()
+
+    assert first.count('class="ticket-row"') == 10
+    assert "12 tickets" in first
+    assert "Page 1 of 2" in first
+    assert second.count('class="ticket-row"') == 2
+    assert "Page 2 of 2" in second
+    assert beyond.count('class="ticket-row"') == 2  # the last page
+    assert "Something else" not in first + second
