@@ -125,12 +125,7 @@ def test_the_keyboard_moves_through_the_queue(desk, new_page):
 
 
 def test_two_agents_on_the_same_ticket_see_each_other(desk, new_page):
-    ticket = desk["declined"]
-    alice, bob = new_page(), new_page()
-    log_in(alice, "alice")
-    log_in(bob, "bob")
-    alice.goto(f"/desk/tickets/{ticket.pk}/")
-    bob.goto(f"/desk/tickets/{ticket.pk}/")
+    alice, bob = alice_and_bob_on(desk["declined"], new_page)
 
     alice.locator("#ticket-viewers", has_text="Bob Berg").wait_for()
     bob.locator("#ticket-viewers", has_text="Alice Lind").wait_for()
@@ -172,6 +167,15 @@ def test_customer_text_never_runs_as_script(desk, new_page):
     page.goto(f"/desk/tickets/{ticket.pk}/")
     page.get_by_text("<script>window.pwned=2</script>").first.wait_for()
     assert page.evaluate("window.pwned") is None
+
+
+def alice_and_bob_on(ticket, new_page):
+    """Alice and Bob, each in their own browser, signed in and on `ticket`'s page."""
+    alice, bob = new_page(), new_page()
+    for page, username in ((alice, "alice"), (bob, "bob")):
+        log_in(page, username)
+        page.goto(f"/desk/tickets/{ticket.pk}/")
+    return alice, bob
 
 
 def expect_rows(page, subjects: list[str], timeout_s: float = 10) -> None:
@@ -222,12 +226,7 @@ def test_after_a_dropped_connection_the_queue_catches_up_by_itself(desk, new_pag
 
 
 def test_a_reply_on_a_ticket_that_changed_is_held_back_until_sent_anyway(desk, new_page):
-    ticket = desk["declined"]
-    alice, bob = new_page(), new_page()
-    log_in(alice, "alice")
-    log_in(bob, "bob")
-    alice.goto(f"/desk/tickets/{ticket.pk}/")
-    bob.goto(f"/desk/tickets/{ticket.pk}/")
+    alice, bob = alice_and_bob_on(desk["declined"], new_page)
     alice.locator("#ticket-viewers", has_text="Bob Berg").wait_for()
 
     alice.get_by_label("Reply to the customer").fill("Let me refund you")
