@@ -239,12 +239,12 @@ def _queue_reply_email(entry: TimelineEntry) -> None:
 
 
 def ticket_new_activity(*, ticket: Ticket, seen_entry_id: int, agent: AbstractBaseUser) -> list:
-    """What others added to the ticket's timeline after entry `seen_entry_id`: a reply written
-    on an older view of the ticket may no longer fit."""
+    """What others added to the ticket's timeline after entry `seen_entry_id` (a customer's
+    message, a colleague's reply or note, a change): a reply written on an older view of the
+    ticket may no longer fit."""
     return list(
         TimelineEntry.objects.filter(ticket=ticket, pk__gt=seen_entry_id)
         .exclude(author=agent)
-        .exclude(kind__in=(EntryKind.INTERNAL_NOTE,), author__isnull=False)
         .select_related("author")
     )
 

@@ -297,13 +297,13 @@ def _ticket_page(
     request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms
 ) -> HttpResponse:
     """After an action: the refreshed ticket for htmx, or a redirect to it for a plain post."""
-    if status == 200 and not request.htmx:
-        return redirect("tickets:detail", pk=ticket.pk)
     fresh = ticket_get_for_agent(user=request.user, pk=ticket.pk)
     if fresh is None:
         # The agent handed the ticket to a team they are not on: back to the queue.
         messages.info(request, _("The ticket is now with a team you are not on."))
-        return HttpResponse(status=204, headers={"HX-Location": reverse("tickets:queue")})
+        return _back_to(request, reverse("tickets:queue"))
+    if status == 200 and not request.htmx:
+        return redirect("tickets:detail", pk=ticket.pk)
     context = _ticket_context(request, fresh, **forms)
     template = "tickets/snippets/ticket_page.html" if request.htmx else "tickets/ticket.html"
     return render(request, template, context, status=status)

@@ -140,8 +140,9 @@ def test_new_activity_is_what_others_added_since_the_agent_last_looked(agent, te
     ticket_note(ticket=ticket, author=agent, body="my own note does not count")
     colleague = AgentFactory(team=team)
     reply = ticket_reply(ticket=ticket, author=colleague, body="I already answered")
+    note = ticket_note(ticket=ticket, author=colleague, body="Do not refund: fraud")
 
-    assert ticket_new_activity(ticket=ticket, seen_entry_id=seen, agent=agent) == [reply]
+    assert ticket_new_activity(ticket=ticket, seen_entry_id=seen, agent=agent) == [reply, note]
 
 
 def test_a_canned_response_is_filled_in_for_the_ticket(agent, team):

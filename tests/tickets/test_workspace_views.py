@@ -469,3 +469,13 @@ def test_search_results_are_counted_and_paged(as_agent, team):
     assert "Page 2 of 2" in second
     assert beyond.count('class="ticket-row"') == 2  # the last page
     assert "Something else" not in first + second
+
+
+def test_without_javascript_a_hand_off_also_returns_to_the_queue(as_agent, team, outsider):
+    ticket = TicketFactory(team=team)
+    response = as_agent.post(
+        action("update", ticket),
+        {"status": "open", "priority": "normal", "team": outsider.teams.get().pk, "tags": ""},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == QUEUE
