@@ -21,8 +21,9 @@ DEMO_PAYPAL_WEBHOOK_ID ?= WEBHOOK_ID
 EVENT ?= payment_intent.payment_failed
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work
-# offline); `make test` installs it when it is missing.
+# offline) and the translation tests run GNU gettext; `make test` installs them when missing.
 CHROMIUM ?= /usr/bin/chromium
+XGETTEXT ?= /usr/bin/xgettext
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
@@ -33,7 +34,7 @@ DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET)
 SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
 URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
 
-.PHONY: help venv install browser demo demo-webhook test test-services lint stack clean distclean
+.PHONY: help venv install tools demo demo-webhook test test-services lint stack clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,12 +50,16 @@ $(VENV)/.installed: requirements/lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
 	touch $@
 
-browser: $(CHROMIUM) ## install Debian's chromium for the browser tests (when missing)
+tools: $(CHROMIUM) $(XGETTEXT) ## install what the tests need from Debian (when missing)
 
 $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser tests (apt-get)…"
 	$(APT_INSTALL) chromium fonts-dejavu-core \
 		|| ($(SUDO) apt-get update && $(APT_INSTALL) chromium fonts-dejavu-core)
+
+$(XGETTEXT):
+	@echo "Installing GNU gettext for the translation tests (apt-get)…"
+	$(APT_INSTALL) gettext || ($(SUDO) apt-get update && $(APT_INSTALL) gettext)
 
 demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (PORT=…)
 	$(DEMO) $(BIN)/python manage.py migrate --noinput -v0
@@ -79,10 +84,10 @@ demo-webhook: ## sign a sample Stripe event (EVENT=…) and post it to the runni
 	curl -sS -H "Stripe-Signature: t=$$t,v1=$$sig" -H 'Content-Type: application/json' \
 		--data-binary "$$body" $(URL)/webhooks/stripe/; echo
 
-test: install browser ## run the tests on the embedded default (not those marked `services`)
+test: install tools ## run the tests on the embedded default (not those marked `services`)
 	$(EMBEDDED) $(BIN)/pytest -m "not services" $(PYTEST_ARGS)
 
-test-services: install browser ## run every test against PostgreSQL and Redis (DATABASE_URL=…, REDIS_URL=…)
+test-services: install tools ## run every test against PostgreSQL and Redis (DATABASE_URL=…, REDIS_URL=…)
 	$(SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check and ruff format --check
