@@ -50,9 +50,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file shares its name with the standard library's queue module, which psycopg and httpx
-# import: run as a script, its own folder must not come first on the path. The repository root
-# takes its place, for Django's apps.
+# Run as a script, this folder would come first on the path, and this file would stand in for
+# the standard library's queue module (psycopg and httpx import it). The repository root takes
+# its place, for Django's apps and bench.common.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
@@ -63,7 +63,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -78,14 +77,23 @@ import httpx
 import psycopg
 from psycopg import sql
 
+from bench.common import (
+    HOST,
+    PG_ADMIN_URL,
+    cpu_seconds,
+    free_ports,
+    machine_busy_seconds,
+    percentile,
+    recreate_database,
+)
+from payments.money import format_amount
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-HOST = "127.0.0.1"
 # Not a secret: the bench's own database on 127.0.0.1. Sessions are signed with it in this
 # process and checked with it by the server.
 BENCH_SECRET_KEY = "paydesk-bench-queue-0123456789abcdef0123456789abcdef"
-FILL_VERSION = 2  # bump when the fill changes, so an old fill is not reused
+FILL_VERSION = 3  # bump when the fill changes, so an old fill is not reused
 SEARCH_WORD = "revolut"
 
 AGENT_USERNAME = "bench-agent"
@@ -289,13 +297,6 @@ PAID_STATUSES = ("succeeded", "refunded", "partially_refunded")
 
 def weighted(rng: random.Random, pairs: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices([value for value, _ in pairs], [weight for _, weight in pairs])[0]
-
-
-def money(amount_minor: int, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}[currency]
-    if currency == "JPY":
-        return f"{symbol}{amount_minor:,}"
-    return f"{symbol}{amount_minor / 100:,.2f}"
 
 
 @dataclass
@@ -530,7 +531,8 @@ def build_rows(
 
         subject = " · ".join(
             filter(
-                None, [subject_words, money(amount_minor, currency) if n_payments else "", email]
+                None,
+                [subject_words, format_amount(amount_minor, currency) if n_payments else "", email],
             )
         )
         if reason == "question":
@@ -548,7 +550,7 @@ def build_rows(
 
         # The timeline.
         words = {
-            "amount": money(amount_minor, currency),
+            "amount": format_amount(amount_minor, currency),
             "shop": rng.choice(SHOPS),
             "bank": rng.choice(BANKS),
             "card": rng.choice(CARDS),
@@ -630,14 +632,6 @@ def database_exists(name: str) -> bool:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return row is not None
-
-
-def recreate_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def fill_marker(db_url: str) -> dict[str, Any] | None:
@@ -882,17 +876,6 @@ UVICORN = [PYTHON, "-m", "uvicorn", "helpdesk.asgi:application", "--host", HOST,
            "--log-level", "warning", "--lifespan", "off"]  # fmt: skip
 
 
-def free_port(start: int) -> int:
-    for port in range(start, start + 1000):
-        with socket.socket() as sock:
-            try:
-                sock.bind((HOST, port))
-                return port
-            except OSError:
-                continue
-    raise SystemExit(f"no free port from {start}")
-
-
 def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [*UVICORN, "--port", str(port)],
@@ -928,21 +911,6 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def cpu_calibration_ms() -> float:
     """Milliseconds this machine takes for a fixed pure-Python loop (median of 5): to compare
     runs on machines, or moments, of different speed. The pages are mostly Python."""
@@ -954,11 +922,6 @@ def cpu_calibration_ms() -> float:
             total += number
         times.append((time.perf_counter() - start) * 1000)
     return round(statistics.median(times), 1)
-
-
-def machine_busy_seconds() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
 
 
 @dataclass
@@ -986,7 +949,7 @@ def time_pages(
                 if response.status_code != 200:
                     raise RuntimeError(f"{path} answered {response.status_code}")
             samples = []
-            cpu_before, busy_before = process_cpu_seconds(server_pid), machine_busy_seconds()
+            cpu_before, busy_before = cpu_seconds(server_pid), machine_busy_seconds()
             started = time.perf_counter()
             for _ in range(requests):
                 start = time.perf_counter()
@@ -998,7 +961,7 @@ def time_pages(
             elapsed = time.perf_counter() - started
             timings[name] = PageTiming(
                 samples,
-                (process_cpu_seconds(server_pid) - cpu_before) * 1000 / requests,
+                (cpu_seconds(server_pid) - cpu_before) * 1000 / requests,
                 (machine_busy_seconds() - busy_before) / elapsed,
             )
     return timings
@@ -1092,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
 
     connections.close_all()
 
-    port = free_port(args.base_port)
+    port = free_ports(args.base_port, 1)[0]
     server = start_server(port, {**env, "DB_CONN_MAX_AGE": "0"}, log_dir / "uvicorn.log")
     timings: dict[str, dict[str, list[float]]] = {}
     try:

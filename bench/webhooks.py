@@ -70,6 +70,14 @@ next run drops it.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder would come first on the path, and its queue.py would stand in for
+# the standard library's queue module (psycopg imports it). The repository root takes its place.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
 import asyncio
 import contextlib
@@ -78,7 +86,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -92,14 +99,24 @@ import httpx
 import psycopg
 import redis
 import stripe
-from psycopg import sql
+
+# Run as a script, this folder comes first on the path; the repository root must too.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    CLK_TCK,
+    HOST,
+    cpu_seconds,
+    free_ports,
+    machine_busy_seconds,
+    percentile,
+    recreate_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAYLOADS = ROOT.parent / "shared" / "payloads" / "stripe"
 PYTHON = sys.executable
 BENCH_SECRET = "whsec_paydesk_bench_0123456789abcdef"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-HOST = "127.0.0.1"
 
 # Scenario name -> the recorded events of one payment, in the order they happen.
 SCENARIOS: dict[str, tuple[str, ...]] = {
@@ -308,22 +325,6 @@ def run_load(deliveries: list[Delivery], urls: list[str], **kwargs: Any) -> Resu
 
 
 # Processes -------------------------------------------------------------------------------------
-def free_ports(start: int, count: int) -> list[int]:
-    ports: list[int] = []
-    port = start
-    while len(ports) < count and port < start + 1000:
-        with socket.socket() as sock:
-            try:
-                sock.bind((HOST, port))
-                ports.append(port)
-            except OSError:
-                pass
-        port += 1
-    if len(ports) < count:
-        raise SystemExit(f"no {count} free ports from {start}")
-    return ports
-
-
 class Processes:
     """The processes this run started; each is stopped by its own id (its process group)."""
 
@@ -408,32 +409,6 @@ def wait_http_ready(url: str, procs: Processes, timeout: float = 60) -> None:
 
 
 # CPU accounting (from /proc: our children, the machine) ---------------------------------------
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_tree(pid: int) -> list[int]:
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                pids.extend(_proc_tree(int(child)))
-    return pids
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its live descendants."""
-    total = 0
-    for each in _proc_tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / CLK_TCK
 
 
 def _stat(pid: int) -> tuple[str, int, list[int]]:
@@ -484,14 +459,6 @@ def cpu_share(
 
 
 # Database --------------------------------------------------------------------------------------
-def recreate_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def versions(db_url: str, redis_url: str) -> dict[str, str]:
     with psycopg.connect(db_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
@@ -639,14 +606,6 @@ def check(conn: psycopg.Connection, stream: Stream, results: Results, tag: str) 
 
 
 # Report ----------------------------------------------------------------------------------------
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def ms(value: float) -> float | None:
     return None if value != value else round(value, 1)  # NaN (no samples) -> null
 

@@ -1,0 +1,77 @@
+"""What the benchmarks share: the local services, free ports, CPU accounting, percentiles.
+
+Imported as `bench.common`: each script puts the repository root first on its path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+HOST = "127.0.0.1"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_ports(start: int, count: int) -> list[int]:
+    ports: list[int] = []
+    port = start
+    while len(ports) < count and port < start + 1000:
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+                ports.append(port)
+            except OSError:
+                pass
+        port += 1
+    if len(ports) < count:
+        raise SystemExit(f"no {count} free ports from {start}")
+    return ports
+
+
+def recreate_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _proc_tree(pid: int) -> list[int]:
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                pids.extend(_proc_tree(int(child)))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live descendants."""
+    total = 0
+    for each in _proc_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank percentile; NaN without values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
