@@ -7,12 +7,12 @@ author. The timeline itself is a record and is never edited.
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from tickets.canned import PLACEHOLDERS
 from tickets.models import OPEN_STATUSES, CannedResponse, Tag, Team, Ticket, TimelineEntry
+from tickets.selectors import agents_for
 from tickets.services import ERROR_ASSIGNEE_NOT_ON_TEAM, ticket_update
 
 
@@ -140,12 +140,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assignee":
-            kwargs["queryset"] = (
-                get_user_model()
-                .objects.filter(Q(is_staff=True) | Q(teams__isnull=False), is_active=True)
-                .distinct()
-                .order_by("username")
-            )
+            kwargs["queryset"] = agents_for(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form, change: bool) -> None:
@@ -195,9 +190,7 @@ class CannedResponseAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        placeholders = ", ".join(
-            f"{{{name}}} ({label})" for name, (label, _) in PLACEHOLDERS.items()
-        )
+        placeholders = ", ".join(f"{{{name}}} ({label})" for name, label in PLACEHOLDERS.items())
         form.base_fields["body"].help_text = f"Placeholders: {placeholders}"
         return form
 

@@ -1,77 +1,53 @@
 """Canned responses: the placeholders they may hold and how they are filled in for a ticket."""
 
 import re
-from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from payments.decline_reasons import decline_reason_in_words
-from payments.models import Payment
 from tickets.formatting import money
 from tickets.models import CannedResponse, Ticket
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-
-def _first_payment(ticket: Ticket) -> Payment | None:
-    payments = list(ticket.payments.all())
-    return payments[0] if payments else None
-
-
-def _customer_name(ticket: Ticket, agent: AbstractBaseUser) -> str:
-    if ticket.customer and ticket.customer.name:
-        return ticket.customer.name
-    return str(_("there"))
-
-
-def _amount(ticket: Ticket, agent: AbstractBaseUser) -> str:
-    payment = _first_payment(ticket)
-    return money(payment.amount_minor, payment.currency) if payment else ""
-
-
-def _decline_reason(ticket: Ticket, agent: AbstractBaseUser) -> str:
-    payment = _first_payment(ticket)
-    if payment is None:
-        return ""
-    return str(decline_reason_in_words(payment.failure_code, payment.failure_message))
-
-
-def _payment_id(ticket: Ticket, agent: AbstractBaseUser) -> str:
-    payment = _first_payment(ticket)
-    return payment.provider_payment_id if payment else ""
-
-
-def _agent_name(ticket: Ticket, agent: AbstractBaseUser) -> str:
-    return agent.get_full_name() or agent.get_username()
-
-
-PLACEHOLDERS: dict[str, tuple[str, Callable[[Ticket, AbstractBaseUser], str]]] = {
-    "customer_name": (_("The customer's name"), _customer_name),
-    "customer_email": (
-        _("The customer's email"),
-        lambda ticket, agent: ticket.customer.email if ticket.customer else "",
-    ),
-    "amount": (_("The payment's amount, with its currency"), _amount),
-    "decline_reason": (_("Why the payment failed, in words"), _decline_reason),
-    "payment_id": (_("The provider's payment id"), _payment_id),
-    "ticket_id": (_("The ticket number"), lambda ticket, agent: str(ticket.pk)),
-    "agent_name": (_("Your name"), _agent_name),
+# Name -> what it stands for (shown to whoever writes canned responses in the admin).
+PLACEHOLDERS = {
+    "customer_name": _("The customer's name"),
+    "customer_email": _("The customer's email"),
+    "amount": _("The payment's amount, with its currency"),
+    "decline_reason": _("Why the payment failed, in words"),
+    "payment_id": _("The provider's payment id"),
+    "ticket_id": _("The ticket number"),
+    "agent_name": _("Your name"),
 }
 
 
-def canned_response_render(
-    *, response: CannedResponse, ticket: Ticket, agent: AbstractBaseUser
-) -> str:
-    """The response's text for this ticket. Unknown placeholders are left as written, so a typo
-    shows up in the reply box instead of vanishing."""
+def placeholder_values(*, ticket: Ticket, agent: AbstractBaseUser) -> dict[str, str]:
+    """What each placeholder says for this ticket and agent: worked out once, then used by every
+    response in a list."""
+    customer = ticket.customer
+    payment = ticket.payments.order_by("pk").first()
+    return {
+        "customer_name": (customer.name if customer else "") or str(_("there")),
+        "customer_email": customer.email if customer else "",
+        "amount": money(payment.amount_minor, payment.currency) if payment else "",
+        "decline_reason": (
+            str(decline_reason_in_words(payment.failure_code, payment.failure_message))
+            if payment
+            else ""
+        ),
+        "payment_id": payment.provider_payment_id if payment else "",
+        "ticket_id": str(ticket.pk),
+        "agent_name": agent.get_full_name() or agent.get_username(),
+    }
 
-    def fill(match: re.Match[str]) -> str:
-        placeholder = PLACEHOLDERS.get(match.group(1))
-        return placeholder[1](ticket, agent) if placeholder else match.group(0)
 
-    return _PLACEHOLDER.sub(fill, response.body)
+def canned_response_render(*, response: CannedResponse, values: dict[str, str]) -> str:
+    """The response's text with its placeholders filled in from `values`. Unknown placeholders
+    are left as written, so a typo shows up in the reply box instead of vanishing."""
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), response.body)
 
 
 def canned_response_list(*, language: str, q: str = "") -> QuerySet[CannedResponse]:

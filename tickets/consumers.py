@@ -288,7 +288,9 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
                 logger.warning("Could not refresh presence of %s", self.channel_name, exc_info=True)
 
     async def _may_see(self, ticket_id: int) -> bool:
-        ticket = await database_sync_to_async(ticket_get_for_agent)(user=self.user, pk=ticket_id)
+        ticket = await database_sync_to_async(ticket_get_for_agent)(
+            user=self.user, pk=ticket_id, details=False
+        )
         return ticket is not None
 
 

@@ -58,10 +58,14 @@ def _send(ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
     ]
     try:
         layer = get_channel_layer()
-        if layer is None:
-            return
-        send = async_to_sync(layer.group_send)
-        for group in groups:
-            send(group, message)
+        if layer is not None:
+            # One trip into async for all the groups: each async_to_sync call from a worker
+            # thread costs an event loop and, with channels-redis, a connection.
+            async_to_sync(_send_to_groups)(layer, groups, message)
     except Exception:
         logger.exception("Could not announce change %r of ticket %s", change, ticket_id)
+
+
+async def _send_to_groups(layer, groups: list[str], message: dict) -> None:
+    for group in groups:
+        await layer.group_send(group, message)

@@ -232,12 +232,18 @@ def customer_summary(
     return {"other_tickets": other_tickets, "lifetime_payments": lifetime}
 
 
-def ticket_get_for_agent(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Ticket | None:
-    """The ticket with its timeline, or None if it does not exist or `user` may not see it.
+def ticket_get_for_agent(
+    *, user: AbstractBaseUser | AnonymousUser, pk: int, details: bool = True
+) -> Ticket | None:
+    """The ticket (with its timeline, payments and tags unless `details` is False: enough to
+    check access before a change), or None if it does not exist or `user` may not see it.
 
     Callers answer both cases with a 404, so a ticket's existence never leaks to outsiders.
     """
-    return _with_details(_tickets_visible_to(user)).filter(pk=pk).first()
+    tickets = _tickets_visible_to(user)
+    if details:
+        tickets = _with_details(tickets)
+    return tickets.filter(pk=pk).first()
 
 
 def ticket_reload(*, ticket: Ticket) -> Ticket:

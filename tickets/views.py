@@ -15,7 +15,11 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets.canned import PLACEHOLDERS, canned_response_list, canned_response_render
+from tickets.canned import (
+    canned_response_list,
+    canned_response_render,
+    placeholder_values,
+)
 from tickets.forms import (
     DEFAULT_PAGE_SIZE,
     BulkActionForm,
@@ -70,8 +74,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "views": QueueView.choices,
+        "views": [(value, label, None) for value, label in QueueView.choices],
         "current_view": request.GET.get("view", ""),
+        "title": dict(QueueView.choices).get(request.GET.get("view"), _("All tickets")),
         "bulk_form": BulkActionForm(agents=agents_query),
         "agents": agents,
         "query_without_page": _query_without(request, "page"),
@@ -90,10 +95,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def queue_counts(request: HttpRequest) -> HttpResponse:
     """The views menu with how many tickets each holds. Loaded after the queue and again when
     tickets change: counting is a query of its own that need not hold up the page."""
+    counts = queue_view_counts(user=request.user)
     context = {
-        "views": QueueView.choices,
+        "views": [(value, label, counts[value]) for value, label in QueueView.choices],
         "current_view": request.GET.get("view", ""),
-        "counts": queue_view_counts(user=request.user),
+        "counted": True,
     }
     return render(request, "tickets/snippets/queue_views.html", context)
 
@@ -127,7 +133,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, pk)
+    ticket = _ticket_or_404(request, pk, details=True)
     if request.htmx and request.GET.get("part") == "live":
         return render(
             request, "tickets/snippets/ticket_live.html", _ticket_context(request, ticket)
@@ -210,7 +216,7 @@ def ticket_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
         return _ticket_page(request, ticket, merge_form=form, status=400)
-    target = ticket_get_for_agent(user=request.user, pk=form.cleaned_data["target"])
+    target = ticket_get_for_agent(user=request.user, pk=form.cleaned_data["target"], details=False)
     if target is None:
         form.add_error("target", _("There is no ticket with that number that you can see."))
         return _ticket_page(request, ticket, merge_form=form, status=400)
@@ -232,8 +238,9 @@ def canned_responses(request: HttpRequest, pk: int) -> HttpResponse:
     """The canned responses matching `q`, each already filled in for this ticket."""
     ticket = _ticket_or_404(request, pk)
     responses = canned_response_list(language=get_language(), q=request.GET.get("q", ""))[:20]
+    values = placeholder_values(ticket=ticket, agent=request.user)
     filled = [
-        (response, canned_response_render(response=response, ticket=ticket, agent=request.user))
+        (response, canned_response_render(response=response, values=values))
         for response in responses
     ]
     if request.headers.get("Accept") == "application/json":
@@ -243,12 +250,14 @@ def canned_responses(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "tickets/snippets/canned_results.html",
-        {"filled": filled, "placeholders": PLACEHOLDERS},
+        {"filled": filled},
     )
 
 
-def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
-    ticket = ticket_get_for_agent(user=request.user, pk=pk)
+def _ticket_or_404(request: HttpRequest, pk: int, *, details: bool = False) -> Ticket:
+    """The ticket if the agent may see it; with its timeline and payments only for a page that
+    shows them (an action checks access, changes, then reloads)."""
+    ticket = ticket_get_for_agent(user=request.user, pk=pk, details=details)
     if ticket is None:
         raise Http404(_("No such ticket."))
     return ticket
@@ -266,7 +275,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "merged_into_subject": (
             ticket.merged_into.subject
             if ticket.merged_into
-            and ticket_get_for_agent(user=request.user, pk=ticket.merged_into_id)
+            and ticket_get_for_agent(user=request.user, pk=ticket.merged_into_id, details=False)
             else ""
         ),
         "customer_summary": (

@@ -6,7 +6,12 @@ from django.core import mail
 
 from payments.models import Dispute, Provider
 from tests.factories import AgentFactory, CustomerFactory, PaymentFactory, TicketFactory
-from tickets.canned import canned_response_list, canned_response_render
+from tickets.canned import (
+    PLACEHOLDERS,
+    canned_response_list,
+    canned_response_render,
+    placeholder_values,
+)
 from tickets.models import CannedResponse, EntryKind, Status, TimelineEntry
 from tickets.selectors import QueueView, queue_view_counts, ticket_list
 from tickets.services import (
@@ -158,12 +163,14 @@ def test_a_canned_response_is_filled_in_for_the_ticket(agent, team):
         "Ref {payment_id}, ticket {ticket_id}. {unknown} — {agent_name}",
     )
 
-    text = canned_response_render(response=response, ticket=ticket, agent=agent)
+    values = placeholder_values(ticket=ticket, agent=agent)
+    text = canned_response_render(response=response, values=values)
 
     assert text == (
         f"Hi Dana Doe, your €123.45 payment failed: The card has insufficient funds. "
         f"Ref {payment.provider_payment_id}, ticket {ticket.pk}. {{unknown}} — Alice Agent"
     )
+    assert values.keys() == PLACEHOLDERS.keys()  # every placeholder the admin lists has a value
 
 
 def test_canned_responses_are_searched_and_kept_to_the_agents_language():
