@@ -184,7 +184,8 @@ def ticket_update(
             )
             ticket.priority = priority
         if assignee is not _UNCHANGED and assignee != ticket.assignee:
-            name = assignee.get_username() if assignee else "nobody"
+            # The name agents see everywhere else in the workspace.
+            name = (assignee.get_full_name() or assignee.get_username()) if assignee else "nobody"
             changes.append(
                 (
                     EntryKind.ASSIGNMENT_CHANGE,

@@ -320,7 +320,7 @@ def test_changing_the_status_is_recorded_on_the_timeline_with_its_author(api_as,
 
 
 def test_an_agent_assigns_a_ticket_to_a_colleague_and_back_to_nobody(api_as, agent, team):
-    colleague = AgentFactory(username="bob", team=team)
+    colleague = AgentFactory(username="bob", first_name="Bob", last_name="Berg", team=team)
     ticket = TicketFactory(team=team)
     client = api_as(agent)
 
@@ -330,7 +330,7 @@ def test_an_agent_assigns_a_ticket_to_a_colleague_and_back_to_nobody(api_as, age
     unassigned = client.patch(ticket_url(ticket), {"assignee": None}, format="json").json()
     assert unassigned["assignee"] is None
     assert [entry["body"] for entry in unassigned["timeline"]] == [
-        "Assigned to bob",
+        "Assigned to Bob Berg",
         "Assigned to nobody",
     ]
 
