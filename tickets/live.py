@@ -8,17 +8,25 @@ A notice carries only the ticket id and what changed, never ticket content: a pa
 it fetches what it shows through the views, which check access as usual.
 """
 
+import asyncio
 import logging
+import os
+import threading
 import uuid
 from functools import partial
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 TICKET_CHANGED = "ticket.changed"
+SEND_TIMEOUT_S = 5
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_lock = threading.Lock()
 
 
 def team_group(team_id: int) -> str:
@@ -58,10 +66,19 @@ def _send(ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
     ]
     try:
         layer = get_channel_layer()
-        if layer is not None:
-            # One trip into async for all the groups: each async_to_sync call from a worker
-            # thread costs an event loop and, with channels-redis, a connection.
+        if layer is None:
+            return
+        if isinstance(layer, InMemoryChannelLayer):
+            # One process (the embedded setup): hop onto the loop the consumers run on.
             async_to_sync(_send_to_groups)(layer, groups, message)
+        else:
+            # From a worker thread async_to_sync would start an event loop per notice, and
+            # channels-redis a connection per loop (4-5 ms a notice, on every webhook): a
+            # process keeps one loop, and so its connections, for all its notices.
+            sending = asyncio.run_coroutine_threadsafe(
+                _send_to_groups(layer, groups, message), _notice_loop()
+            )
+            sending.result(timeout=SEND_TIMEOUT_S)
     except Exception:
         logger.exception("Could not announce change %r of ticket %s", change, ticket_id)
 
@@ -69,3 +86,14 @@ def _send(ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
 async def _send_to_groups(layer, groups: list[str], message: dict) -> None:
     for group in groups:
         await layer.group_send(group, message)
+
+
+def _notice_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for sending notices, in a thread of its own, started on first
+    use (and again in a forked child, which inherits the loop but not its thread)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="live-notices", daemon=True).start()
+        return _loop
