@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "django_htmx",
+    "corsheaders",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware: the chat widget on a merchant's page uploads attachments here.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,7 +114,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub, not channels_redis.core: the core layer's per-process capacity of
+            # 100 messages is shared by every socket of the process and drops messages past it
+            # (docs/benchmarks.md). A channel layer delivers at most once either way; chat
+            # messages are stored first and clients resume by sequence number.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -282,6 +289,29 @@ SLA_WARNING_MINUTES = env.int("SLA_WARNING_MINUTES", default=60)
 SOLVED_RECENTLY_DAYS = env.int("SOLVED_RECENTLY_DAYS", default=7)
 WEBHOOK_RETRY_FAILED_AFTER_S = env.int("WEBHOOK_RETRY_FAILED_AFTER_S", default=300)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+
+# Live chat -----------------------------------------------------------------------------------
+# The secret the merchant's backend signs customer identities with (chat/identity.py).
+CHAT_IDENTITY_SECRET = env.str("CHAT_IDENTITY_SECRET", default="")
+CHAT_TOKEN_MAX_AGE_S = env.int("CHAT_TOKEN_MAX_AGE_S", default=24 * 3600)
+# The merchant pages that may embed the widget: their origins (https://shop.example.com) may
+# open the chat socket and upload attachments. Paydesk's own pages (ALLOWED_HOSTS) always may.
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = CHAT_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/chat/api/.*$"
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+CHAT_MAX_ATTACHMENTS = env.int("CHAT_MAX_ATTACHMENTS", default=20)
+CHAT_MAX_ATTACHMENT_BYTES = env.int("CHAT_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+# What the widget offers a customer whose payment failed, in this order.
+CHAT_PAYMENT_ALTERNATIVES = env.list(
+    "CHAT_PAYMENT_ALTERNATIVES", default=["card", "paypal", "apple_pay", "google_pay"]
+)
+# The demo merchant checkout page (/demo/checkout/); `make demo` turns it on.
+DEMO_CHECKOUT = env.bool("DEMO_CHECKOUT", default=False)
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Logging -------------------------------------------------------------------------------------
 LOGGING = {

@@ -64,6 +64,16 @@ def _send(ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
         *(team_group(team_id) for team_id in dict.fromkeys(team_ids)),
         ticket_group(ticket_id),
     ]
+    send_to_groups(groups, message)
+
+
+def announce_on_commit(groups: list[str], message: dict) -> None:
+    """Send `message` to each group once the transaction commits (at once outside one)."""
+    transaction.on_commit(partial(send_to_groups, list(groups), message))
+
+
+def send_to_groups(groups: list[str], message: dict) -> None:
+    """Send from synchronous code (a view, a task). Never raises: it logs."""
     try:
         layer = get_channel_layer()
         if layer is None:
@@ -80,7 +90,7 @@ def _send(ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
             )
             sending.result(timeout=SEND_TIMEOUT_S)
     except Exception:
-        logger.exception("Could not announce change %r of ticket %s", change, ticket_id)
+        logger.exception("Could not send %r to %s", message.get("type"), groups)
 
 
 async def _send_to_groups(layer, groups: list[str], message: dict) -> None:

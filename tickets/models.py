@@ -11,9 +11,63 @@ from payments.models import Customer, Payment, WebhookEvent
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text=_("The time zone of the team's business hours (an IANA name: Europe/Athens)."),
+    )
 
     def __str__(self) -> str:
         return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BusinessHours(models.Model):
+    """One opening period of a team on a weekday, in the team's time zone. A team without any
+    is open around the clock."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="business_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["team", "weekday", "opens"]
+        verbose_name_plural = _("business hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A day the team is closed, whatever its weekly hours say."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["team", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="holiday_unique_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
 
 
 class Tag(models.Model):
@@ -134,6 +188,7 @@ class EntryKind(models.TextChoices):
     TAGS_CHANGE = "tags_change", _("Tags change")
     MERGE = "merge", _("Merge")
     TICKET_CREATED = "ticket_created", _("Ticket created")
+    CHAT_EVENT = "chat_event", _("Chat")
 
 
 class TimelineEntry(models.Model):

@@ -25,6 +25,7 @@ from tickets.models import (
     Ticket,
     TimelineEntry,
 )
+from tickets.signals import agent_replied
 from tickets.tasks import send_reply_email
 
 logger = logging.getLogger(__name__)
@@ -213,11 +214,14 @@ def ticket_update(
     return ticket
 
 
-def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> TimelineEntry:
+def ticket_reply(
+    *, ticket: Ticket, author: AbstractBaseUser, body: str, from_chat: bool = False
+) -> TimelineEntry:
     """A reply the customer sees. The first one records the first response time.
 
-    The reply goes to the customer by email once the transaction commits; the live chat, when a
-    conversation is open, delivers it as well (chat.services picks replies up from here).
+    A reply written on the ticket goes to the customer by email once the transaction commits,
+    and into the ticket's live chat when one is open (the `agent_replied` signal, which the chat
+    app hears). A reply written in the chat (`from_chat`) is already there, and is not emailed.
     """
     with transaction.atomic():
         entry = ticket_add_entry(
@@ -227,7 +231,9 @@ def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str) -> Time
         this = Ticket.objects.filter(pk=ticket.pk)
         this.filter(first_response_at__isnull=True).update(first_response_at=entry.created_at)
         this.filter(status=Status.NEW).update(status=Status.OPEN)
-        transaction.on_commit(lambda: _queue_reply_email(entry))
+        if not from_chat:
+            agent_replied.send(sender=TimelineEntry, entry=entry)
+            transaction.on_commit(lambda: _queue_reply_email(entry))
     return entry
 
 

@@ -443,7 +443,7 @@ def test_a_broken_channel_layer_does_not_fail_the_change(settings, agent, ticket
     entry = ticket_note(ticket=ticket, author=agent, body="Saved all the same")
 
     assert TimelineEntry.objects.filter(pk=entry.pk).exists()
-    assert "Could not announce change 'internal_note'" in caplog.text
+    assert "Could not send 'ticket.changed'" in caplog.text
 
 
 # End to end ----------------------------------------------------------------------------------

@@ -1,0 +1,505 @@
+"""Every write of the live chat: conversations, messages, receipts, hand-offs and ratings.
+
+A message is stored, redacted and put on its ticket's timeline in one transaction, with the
+conversation's next sequence number; only then is anyone told. Callers from a consumer pass
+`announce=False` and send what they got back themselves, at once, on their own event loop;
+everyone else (an HTTP view, a task) lets these functions announce after commit.
+"""
+
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from chat import live
+from chat.faq import faq_best_match
+from chat.identity import ChatIdentity
+from chat.models import (
+    Attachment,
+    ChatMessage,
+    Conversation,
+    ConversationStatus,
+    FaqArticle,
+    Sender,
+)
+from chat.presence import team_available
+from chat.redaction import redact_pans
+from payments.models import Customer, Payment
+from tickets.models import (
+    OPEN_STATUSES,
+    Channel,
+    EntryKind,
+    Reason,
+    Status,
+    Team,
+    Ticket,
+    TimelineEntry,
+)
+from tickets.services import (
+    AssignmentError,
+    default_team,
+    ticket_add_entry,
+    ticket_create,
+    ticket_find_open_for_payment,
+    ticket_update,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ChatError(ValueError):
+    """A request the chat refuses; the message says why, in words a person understands."""
+
+
+ERROR_EMPTY = "Write something, or attach a file."
+ERROR_CLOSED = "This conversation is closed; start a new one."
+ERROR_NOT_YOURS = "Another agent has this conversation; ask them to transfer it."
+ERROR_RATING = "A rating is a whole number from 1 to 5."
+ERROR_NOT_CLOSED = "A conversation is rated once it is closed."
+
+
+def _key_hash(access_key: str) -> str:
+    return hashlib.sha256(access_key.encode()).hexdigest()
+
+
+def customers_for_email(email: str):
+    return Customer.objects.filter(email__iexact=email)
+
+
+def customer_for_identity(identity: ChatIdentity) -> Customer:
+    """The customer with this email (the oldest, when providers made several), or a new one."""
+    customer = customers_for_email(identity.email).order_by("pk").first()
+    if customer is None:
+        customer = Customer.objects.create(email=identity.email, name=identity.name)
+    elif identity.verified and identity.name and not customer.name:
+        customer.name = identity.name
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def recent_payments(identity: ChatIdentity, limit: int = 3) -> list[Payment]:
+    """A verified customer's newest payments; an unverified one sees none."""
+    if not identity.verified:
+        return []
+    payments = Payment.objects.filter(customer__email__iexact=identity.email)
+    if identity.payment:
+        named = payments.filter(provider_payment_id=identity.payment).first()
+        others = list(payments.exclude(pk=getattr(named, "pk", None)).order_by("-created_at"))
+        return ([named] if named else []) + others[: limit - (1 if named else 0)]
+    return list(payments.order_by("-created_at")[:limit])
+
+
+def _ticket_for_chat(identity: ChatIdentity, customer: Customer) -> tuple[Ticket, bool]:
+    """The customer's open payment ticket when the merchant vouched for them, else a new one.
+    An unverified customer always gets a new ticket: anyone can type an email address."""
+    if identity.verified:
+        payments = recent_payments(identity, limit=1)
+        ticket = ticket_find_open_for_payment(payment=payments[0]) if payments else None
+        if ticket is None:
+            ticket = (
+                Ticket.objects.filter(customer__email__iexact=identity.email)
+                .filter(status__in=OPEN_STATUSES)
+                .exclude(reason=Reason.QUESTION)
+                .order_by("-created_at")
+                .first()
+            )
+        if ticket is not None:
+            return ticket, False
+    name = identity.name or customer.name or identity.email
+    ticket = ticket_create(
+        subject=f"Chat with {name}",
+        reason=Reason.QUESTION,
+        customer=customer,
+        channel=Channel.CHAT,
+        payments=tuple(recent_payments(identity, limit=1)),
+    )
+    return ticket, True
+
+
+def conversation_start(*, identity: ChatIdentity, language: str) -> tuple[Conversation, str]:
+    """A new conversation on a ticket, and its access key (the customer's proof of ownership
+    when no merchant vouched for them; shown once, stored hashed)."""
+    access_key = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        customer = customer_for_identity(identity)
+        ticket, _ = _ticket_for_chat(identity, customer)
+        conversation = Conversation.objects.create(
+            ticket=ticket,
+            customer=customer,
+            team=ticket.team,
+            verified=identity.verified,
+            access_key_hash=_key_hash(access_key),
+            language=language if language in dict(settings.LANGUAGES) else "en",
+            order_reference=identity.order,
+        )
+        ticket_add_entry(
+            ticket=ticket,
+            kind=EntryKind.CHAT_EVENT,
+            body="Chat started" + ("" if identity.verified else " (email not verified)") + ".",
+            data={"conversation": conversation.pk, "verified": identity.verified},
+        )
+        live.announce_conversation(conversation)
+    return conversation, access_key
+
+
+def conversation_for_customer(
+    *, identity: ChatIdentity, conversation_id: object, access_key: object = ""
+) -> Conversation | None:
+    """The conversation, when it is this customer's: a verified customer owns the conversations
+    of their email; an unverified one only the conversation whose access key they hold."""
+    if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
+        return None
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id).select_related("customer").first()
+    )
+    if conversation is None:
+        return None
+    if identity.verified and conversation.verified:
+        owned = conversation.customer.email.lower() == identity.email
+    else:
+        owned = (
+            isinstance(access_key, str)
+            and bool(access_key)
+            and secrets.compare_digest(conversation.access_key_hash, _key_hash(access_key))
+        )
+    return conversation if owned else None
+
+
+def message_post(
+    *,
+    conversation: Conversation,
+    sender: Sender,
+    body: str = "",
+    client_id: str = "",
+    author: AbstractBaseUser | None = None,
+    attachment: Attachment | None = None,
+    article: FaqArticle | None = None,
+    entry: TimelineEntry | None = None,
+    announce: bool = True,
+) -> tuple[ChatMessage, bool]:
+    """Store a message with the next sequence number; (message, whether it is new).
+
+    A message whose client id the conversation already has from this sender is the earlier one
+    sent again (after a dropped connection): it is returned as it was, not stored twice. Card
+    numbers are masked before anything is stored. Customer and agent messages go on the ticket's
+    timeline (`entry`, when the caller made it already).
+    """
+    body = body.strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
+    if not body and attachment is None:
+        raise ChatError(ERROR_EMPTY)
+    body, masked = redact_pans(body)
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if client_id:
+            earlier = (
+                ChatMessage.objects.filter(conversation=locked, sender=sender, client_id=client_id)
+                .select_related("author", "attachment", "article")
+                .first()
+            )
+            if earlier is not None:
+                return earlier, False
+        locked.last_seq += 1
+        now = timezone.now()
+        if entry is None and sender in (Sender.CUSTOMER, Sender.AGENT):
+            entry = _timeline_entry(locked, sender, body, author, attachment)
+        message = ChatMessage.objects.create(
+            conversation=locked,
+            seq=locked.last_seq,
+            sender=sender,
+            author=author,
+            client_id=client_id,
+            body=body,
+            card_number_masked=masked,
+            attachment=attachment,
+            article=article,
+            entry=entry,
+        )
+        Conversation.objects.filter(pk=locked.pk).update(
+            last_seq=locked.last_seq, last_message_at=now
+        )
+        conversation.last_seq = locked.last_seq
+        if announce:
+            live.announce_messages([message])
+            if sender == Sender.CUSTOMER:
+                live.announce_conversation(locked)
+    return message, True
+
+
+def _timeline_entry(
+    conversation: Conversation,
+    sender: Sender,
+    body: str,
+    author: AbstractBaseUser | None,
+    attachment: Attachment | None,
+) -> TimelineEntry:
+    text = body if attachment is None else f"{body}\n[Attachment: {attachment.name}]".strip()
+    data = {"conversation": conversation.pk, "via": "chat"}
+    ticket = conversation.ticket
+    if sender == Sender.AGENT:
+        from tickets.services import ticket_reply
+
+        return ticket_reply(ticket=ticket, author=author, body=text, from_chat=True)
+    entry = ticket_add_entry(
+        ticket=ticket, kind=EntryKind.CUSTOMER_MESSAGE, body=text, public=True, data=data
+    )
+    # A customer writing again reopens a ticket that waited on them or was solved.
+    if ticket.status in (Status.PENDING, Status.SOLVED):
+        ticket_update(ticket=ticket, actor=None, status=Status.OPEN)
+    return entry
+
+
+def customer_message_receive(
+    *,
+    conversation: Conversation,
+    body: str,
+    client_id: str,
+    attachment: Attachment | None = None,
+) -> tuple[ChatMessage, list[ChatMessage]]:
+    """A customer's message: (the message, every message it caused, itself first when new).
+
+    The first message of a conversation is answered from the knowledge base when an article
+    matches it well; otherwise, or when the customer writes again, the conversation goes to the
+    agents (or, with nobody online, is left for an answer by email)."""
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ChatError(ERROR_CLOSED)
+    with transaction.atomic():
+        message, created = message_post(
+            conversation=conversation,
+            sender=Sender.CUSTOMER,
+            body=body,
+            client_id=client_id,
+            attachment=attachment,
+            announce=False,
+        )
+        if not created:
+            return message, []
+        caused = [message]
+        first = not ChatMessage.objects.filter(
+            conversation=conversation, sender=Sender.CUSTOMER, seq__lt=message.seq
+        ).exists()
+        article = faq_best_match(message.body, conversation.language) if first else None
+        if article is not None:
+            caused += _answer_from_article(conversation, article)
+        elif conversation.status == ConversationStatus.ANSWERED or first:
+            caused += conversation_request_agent(conversation=conversation, announce=False)
+        live.announce_conversation(conversation)
+    return message, caused
+
+
+def _answer_from_article(conversation: Conversation, article: FaqArticle) -> list[ChatMessage]:
+    Conversation.objects.filter(pk=conversation.pk).update(status=ConversationStatus.ANSWERED)
+    conversation.status = ConversationStatus.ANSWERED
+    ticket_add_entry(
+        ticket=conversation.ticket,
+        kind=EntryKind.CHAT_EVENT,
+        body=f"Answered automatically with the article “{article.title}”.",
+        data={"conversation": conversation.pk, "article": article.pk},
+    )
+    with translation.override(conversation.language):
+        text = gettext("An automatic answer that may help:")
+    message, _ = message_post(
+        conversation=conversation, sender=Sender.BOT, body=text, article=article, announce=False
+    )
+    return [message]
+
+
+def conversation_request_agent(
+    *, conversation: Conversation, announce: bool = True
+) -> list[ChatMessage]:
+    """The customer wants a person: the conversation waits in the team's inbox, or, with
+    nobody online, becomes a message answered by email. Returns the system message."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status not in (ConversationStatus.ANSWERED, ConversationStatus.WAITING):
+            return []
+        available = team_available(conversation.team)
+        conversation.status = (
+            ConversationStatus.WAITING if available else ConversationStatus.OFFLINE
+        )
+        conversation.save(update_fields=["status"])
+        with translation.override(conversation.language):
+            if available:
+                text = gettext("We are finding an agent for you; it usually takes a minute.")
+            else:
+                text = gettext(
+                    "Nobody is online right now. We have your message and will answer by "
+                    "email at %(email)s."
+                ) % {"email": conversation.customer.email}
+        ticket_add_entry(
+            ticket=conversation.ticket,
+            kind=EntryKind.CHAT_EVENT,
+            body="Customer asked for an agent."
+            if available
+            else "Nobody was online: the customer will be answered by email.",
+            data={"conversation": conversation.pk},
+        )
+        message, _ = message_post(
+            conversation=conversation, sender=Sender.SYSTEM, body=text, announce=announce
+        )
+        if announce:
+            live.announce_conversation(conversation)
+    return [message]
+
+
+def _system_message(conversation: Conversation, text: str, timeline: str) -> ChatMessage:
+    ticket_add_entry(
+        ticket=conversation.ticket,
+        kind=EntryKind.CHAT_EVENT,
+        body=timeline,
+        data={"conversation": conversation.pk},
+    )
+    message, _ = message_post(conversation=conversation, sender=Sender.SYSTEM, body=text)
+    live.announce_conversation(conversation)
+    return message
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def conversation_accept(*, conversation: Conversation, agent: AbstractBaseUser) -> Conversation:
+    """An agent takes a conversation that is not someone else's (and its ticket, if nobody has
+    it)."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ChatError(ERROR_CLOSED)
+        if conversation.assignee_id and conversation.assignee_id != agent.pk:
+            raise ChatError(ERROR_NOT_YOURS)
+        if conversation.assignee_id == agent.pk and conversation.status == "active":
+            return conversation
+        conversation.assignee = agent
+        conversation.status = ConversationStatus.ACTIVE
+        conversation.accepted_at = conversation.accepted_at or timezone.now()
+        conversation.save(update_fields=["assignee", "status", "accepted_at"])
+        if conversation.ticket.assignee_id is None:
+            try:
+                ticket_update(ticket=conversation.ticket, actor=agent, assignee=agent)
+            except AssignmentError:
+                logger.info("Agent %s took chat %s off their team", agent.pk, conversation.pk)
+        with translation.override(conversation.language):
+            text = gettext("%(name)s joined the chat.") % {"name": _name(agent)}
+        _system_message(conversation, text, f"{_name(agent)} accepted the chat.")
+    return conversation
+
+
+def conversation_transfer(
+    *,
+    conversation: Conversation,
+    actor: AbstractBaseUser,
+    agent: AbstractBaseUser | None = None,
+    team: Team | None = None,
+) -> Conversation:
+    """Hand the conversation to another agent, or to another team's inbox (its ticket goes
+    with it). Raises AssignmentError when the agent could not see the ticket."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ChatError(ERROR_CLOSED)
+        if team is not None and team.pk != conversation.team_id:
+            ticket_update(ticket=conversation.ticket, actor=actor, team=team, assignee=None)
+            conversation.team = team
+            conversation.assignee = None
+            conversation.status = ConversationStatus.WAITING
+            timeline = f"{_name(actor)} transferred the chat to the team {team}."
+        if agent is not None:
+            ticket_update(ticket=conversation.ticket, actor=actor, assignee=agent)
+            conversation.assignee = agent
+            conversation.status = ConversationStatus.ACTIVE
+            timeline = f"{_name(actor)} transferred the chat to {_name(agent)}."
+        if agent is None and team is None:
+            return conversation
+        conversation.save(update_fields=["team", "assignee", "status"])
+        with translation.override(conversation.language):
+            text = gettext("You are being transferred to a colleague who can help.")
+        _system_message(conversation, text, timeline)
+    return conversation
+
+
+def conversation_close(*, conversation: Conversation, actor: AbstractBaseUser | None) -> None:
+    """End the chat (the agent, or the customer with `actor` None); the customer may rate it."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            return
+        conversation.status = ConversationStatus.CLOSED
+        conversation.closed_at = timezone.now()
+        conversation.save(update_fields=["status", "closed_at"])
+        who = _name(actor) if actor else "The customer"
+        with translation.override(conversation.language):
+            text = gettext("The chat has ended. How did we do?")
+        _system_message(conversation, text, f"{who} closed the chat.")
+
+
+def conversation_rate(*, conversation: Conversation, rating: object, comment: str = "") -> None:
+    """The customer's satisfaction score (1-5) and comment, once the chat is closed. Rating
+    again replaces the earlier score."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ChatError(ERROR_RATING)
+    if conversation.status != ConversationStatus.CLOSED:
+        raise ChatError(ERROR_NOT_CLOSED)
+    comment, _ = redact_pans(str(comment)[:2000])
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            rating=rating, rating_comment=comment, rated_at=timezone.now()
+        )
+        ticket_add_entry(
+            ticket=conversation.ticket,
+            kind=EntryKind.CHAT_EVENT,
+            body=f"Customer rated the chat {rating}/5" + (f": {comment}" if comment else "."),
+            data={"conversation": conversation.pk, "rating": rating},
+        )
+
+
+def receipts_update(
+    *, conversation: Conversation, side: Sender, delivered: int = 0, read: int = 0
+) -> dict[str, int]:
+    """Record how far `side` has received and read the conversation (only ever forward, never
+    past its last message); returns that side's marks."""
+    prefix = "customer" if side == Sender.CUSTOMER else "agent"
+    delivered = max(delivered, read)
+    updates: dict[str, Any] = {}
+    for name, value in ((f"{prefix}_delivered_seq", delivered), (f"{prefix}_read_seq", read)):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            updates[name] = Least(Greatest(F(name), value), F("last_seq"))
+    if updates:
+        Conversation.objects.filter(pk=conversation.pk).update(**updates)
+    marks = Conversation.objects.filter(pk=conversation.pk).values(
+        f"{prefix}_delivered_seq", f"{prefix}_read_seq"
+    )[0]
+    return {"delivered": marks[f"{prefix}_delivered_seq"], "read": marks[f"{prefix}_read_seq"]}
+
+
+def messages_after(*, conversation: Conversation, seq: int, limit: int = 500) -> list[ChatMessage]:
+    """What a reconnecting client missed: the messages after `seq`, in order."""
+    return list(
+        ChatMessage.objects.filter(conversation=conversation, seq__gt=max(seq, 0))
+        .select_related("author", "attachment", "article")
+        .order_by("seq")[:limit]
+    )
+
+
+def default_team_for_chat() -> Team:
+    """The team whose inbox a new conversation goes to (its ticket's team, normally this)."""
+    return default_team()
+
+
+def transcript_request(*, conversation: Conversation) -> None:
+    """Email the customer the conversation so far, after commit."""
+    from chat.tasks import send_transcript
+
+    ticket_add_entry(
+        ticket=conversation.ticket,
+        kind=EntryKind.CHAT_EVENT,
+        body="Customer asked for the transcript by email.",
+        data={"conversation": conversation.pk},
+    )
+    transaction.on_commit(lambda: send_transcript.delay(conversation.pk))
