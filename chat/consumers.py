@@ -355,18 +355,10 @@ class CustomerChatConsumer(_ChatConsumer):
         if isinstance(result, str):
             await self._nack(client_id, "refused", result)
             return
-        message, caused, started_key = result
-        if started_key:
+        message, caused, started = result
+        if started:
             await self._follow(message.conversation)
-            await self.send_json(
-                {
-                    "type": "conversation",
-                    "conversation": {
-                        **_conversation_for_customer(message.conversation),
-                        "key": started_key,
-                    },
-                }
-            )
+            await self.send_json({"type": "conversation", "conversation": started})
         await self._ack_and_broadcast(message, caused)
 
     def _store_message(self, client_id: str, body: str, attachment_id: object):
@@ -391,7 +383,13 @@ class CustomerChatConsumer(_ChatConsumer):
             )
         except services.ChatError as error:
             return str(error)
-        return message, caused, started_key
+        # A new conversation: the widget keeps its id and key, to come back to it.
+        started = (
+            {**_conversation_for_customer(conversation), "key": started_key}
+            if started_key
+            else None
+        )
+        return message, caused, started
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:

@@ -134,7 +134,11 @@ async def test_a_verified_customer_cannot_open_another_customers_conversation(
 
     mallory = await open_socket("/ws/chat/")
     await mallory.send_json_to(
-        {"type": "hello", "token": token_for("mallory@example.com"), "conversation": conversation.pk}
+        {
+            "type": "hello",
+            "token": token_for("mallory@example.com"),
+            "conversation": conversation.pk,
+        }
     )
 
     assert await close_code(mallory) == consumers.CLOSE_NOT_YOURS
@@ -193,8 +197,9 @@ async def test_a_resend_with_the_same_client_id_is_stored_once(customer_socket):
 
     assert again["seq"] == first["seq"]
     conversation = await database_sync_to_async(Conversation.objects.get)()
-    customer_rows = [r for r in await database_sync_to_async(stored)(conversation.pk)
-                     if r[1] == "customer"]
+    customer_rows = [
+        r for r in await database_sync_to_async(stored)(conversation.pk) if r[1] == "customer"
+    ]
     assert customer_rows == [(first["seq"], "customer", "Hello?")]
 
 
@@ -207,9 +212,7 @@ async def test_a_resend_after_reconnecting_is_stored_once(customer_socket):
     resent = await say(again, "c-1", "Hello?")
 
     assert resent["seq"] == first["seq"]
-    count = await database_sync_to_async(
-        ChatMessage.objects.filter(client_id="c-1").count
-    )()
+    count = await database_sync_to_async(ChatMessage.objects.filter(client_id="c-1").count)()
     assert count == 1
 
 
@@ -275,8 +278,10 @@ async def test_a_card_number_is_masked_before_it_is_stored_or_sent(
     assert relayed["message"]["body"] == ack["body"]
     assert relayed["message"]["card_number_masked"] is True
     bodies = await database_sync_to_async(
-        lambda: list(TimelineEntry.objects.values_list("body", flat=True))
-        + list(ChatMessage.objects.values_list("body", flat=True))
+        lambda: (
+            list(TimelineEntry.objects.values_list("body", flat=True))
+            + list(ChatMessage.objects.values_list("body", flat=True))
+        )
     )()
     assert not any("4242424242424242" in b.replace(" ", "") for b in bodies)
 
@@ -295,9 +300,7 @@ async def test_too_many_messages_a_minute_are_refused_and_not_stored(customer_so
 
     assert refused["error"] == "rate_limited"
     assert refused["retry_after"] > 0
-    assert not await database_sync_to_async(
-        ChatMessage.objects.filter(client_id="c-3").exists
-    )()
+    assert not await database_sync_to_async(ChatMessage.objects.filter(client_id="c-3").exists)()
 
 
 async def test_a_message_too_long_is_refused(customer_socket, settings):
@@ -353,8 +356,11 @@ async def test_customer_and_agent_talk_with_typing_and_read_marks(
     await agent.send_json_to({"type": "typing", "conversation": conversation_id, "state": True})
     typing = await receive_until(ana, type="typing")
     assert typing == {
-        "type": "typing", "conversation": conversation_id, "side": "agent",
-        "name": "Sam Rivera", "state": True,
+        "type": "typing",
+        "conversation": conversation_id,
+        "side": "agent",
+        "name": "Sam Rivera",
+        "state": True,
     }
 
     answer = await say(agent, "s-1", "Of course — what happened? 🙂", conversation=conversation_id)
@@ -386,8 +392,14 @@ async def test_every_chat_message_is_on_the_tickets_timeline(customer_socket, ag
     kinds = await database_sync_to_async(
         lambda: list(
             TimelineEntry.objects.filter(ticket=conversation.ticket)
-            .exclude(kind__in=[EntryKind.TICKET_CREATED, EntryKind.CHAT_EVENT,
-                               EntryKind.ASSIGNMENT_CHANGE, EntryKind.STATUS_CHANGE])
+            .exclude(
+                kind__in=[
+                    EntryKind.TICKET_CREATED,
+                    EntryKind.CHAT_EVENT,
+                    EntryKind.ASSIGNMENT_CHANGE,
+                    EntryKind.STATUS_CHANGE,
+                ]
+            )
             .values_list("kind", "body", "public")
         )
     )()
@@ -407,8 +419,12 @@ async def test_a_second_agent_cannot_write_in_a_colleagues_chat(
 
     noor_socket = await agent_socket(noor)
     await noor_socket.send_json_to(
-        {"type": "message", "conversation": first["conversation"], "client_id": "n-1",
-         "body": "Noor here"}
+        {
+            "type": "message",
+            "conversation": first["conversation"],
+            "client_id": "n-1",
+            "body": "Noor here",
+        }
     )
     refused = await receive_until(noor_socket, type="nack", client_id="n-1")
 
@@ -448,3 +464,78 @@ async def test_an_agent_is_online_while_a_tab_is_open_and_can_step_away(agent_so
     await receive_until(socket, type="status")
     await socket.disconnect()
     assert await database_sync_to_async(agent_status)(sam) == "offline"
+
+
+# Payment status ------------------------------------------------------------------------------
+
+
+def post_failed_payment(client, *, event_id: str, created: int, **changes):
+    """A real Stripe sample, for Ana, through the real endpoint with a real signature."""
+    import json
+
+    from django.test import TestCase
+
+    from tests.conftest import stripe_event, stripe_headers
+
+    event = stripe_event(
+        "payment_intent.payment_failed",
+        event_id=event_id,
+        created=created,
+        receipt_email=ANA,
+        **changes,
+    )
+    body = json.dumps(event).encode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(
+            "/webhooks/stripe/",
+            data=body,
+            content_type="application/json",
+            **stripe_headers(body),
+        )
+    assert response.status_code == 200, response.content
+
+
+async def test_a_verified_customer_sees_their_failed_payment_in_plain_words(
+    customer_socket, client
+):
+    await database_sync_to_async(post_failed_payment)(client, event_id="evt_1", created=1000)
+
+    _, welcome = await customer_socket(token=token_for(ANA), language="en")
+
+    (payment,) = welcome["payments"]
+    assert payment["failed"] is True
+    assert payment["words"].startswith("Your payment of")
+    assert "did not go through" in payment["words"]
+    assert [a["code"] for a in welcome["alternatives"]] == [
+        "card",
+        "paypal",
+        "apple_pay",
+        "google_pay",
+    ]
+
+
+async def test_the_widget_hears_when_a_webhook_changes_the_payment(customer_socket, client):
+    _, welcome = await customer_socket(token=token_for(ANA))
+    assert welcome["payments"] == []
+    socket, _ = await customer_socket(token=token_for(ANA))
+
+    await database_sync_to_async(post_failed_payment)(client, event_id="evt_1", created=1000)
+
+    update = await receive_until(socket, type="payments")
+    assert update["payments"][0]["failed"] is True
+
+
+async def test_another_customers_payment_change_is_not_heard(customer_socket, client):
+    socket, _ = await customer_socket(token=token_for("bo@example.com"))
+
+    await database_sync_to_async(post_failed_payment)(client, event_id="evt_1", created=1000)
+
+    assert await socket.receive_nothing(timeout=0.3)
+
+
+async def test_the_payment_is_described_in_the_customers_language(customer_socket, client):
+    await database_sync_to_async(post_failed_payment)(client, event_id="evt_1", created=1000)
+
+    _, welcome = await customer_socket(token=token_for(ANA), language="el")
+
+    assert "Your payment" not in welcome["payments"][0]["words"]
