@@ -38,7 +38,7 @@ def stored(conversation_id: int) -> list[tuple[int, str, str]]:
 
 
 async def test_a_customer_with_a_signed_token_is_verified(customer_socket):
-    socket, welcome = await customer_socket(token=token_for(ANA, name="Ana Lopez"))
+    _socket, welcome = await customer_socket(token=token_for(ANA, name="Ana Lopez"))
 
     assert welcome["verified"] is True
     assert welcome["email"] == ANA
@@ -47,7 +47,7 @@ async def test_a_customer_with_a_signed_token_is_verified(customer_socket):
 
 
 async def test_a_customer_without_a_token_is_unverified(customer_socket):
-    socket, welcome = await customer_socket(email="Someone@Example.com")
+    _socket, welcome = await customer_socket(email="Someone@Example.com")
 
     assert welcome["verified"] is False
     assert welcome["email"] == "someone@example.com"
@@ -157,7 +157,7 @@ async def test_an_unverified_customer_needs_the_conversations_key(customer_socke
     )
     assert await close_code(impostor) == consumers.CLOSE_NOT_YOURS
 
-    again, welcome = await customer_socket(
+    _again, welcome = await customer_socket(
         email="bo@example.com", conversation=conversation_id, key=key
     )
     assert welcome["conversation"]["id"] == conversation_id

@@ -96,7 +96,7 @@ def test_a_first_message_goes_to_the_inbox_when_an_agent_is_online(support_team,
     online(sam)
     conversation, _ = start()
 
-    message, caused = services.customer_message_receive(
+    _message, caused = services.customer_message_receive(
         conversation=conversation, body="My card was declined twice", client_id="c1"
     )
 
