@@ -36,7 +36,7 @@ import time
 from collections import deque
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
@@ -75,6 +75,13 @@ ERROR_STATUS = "A status is 'online', 'away' or 'offline'."
 ERROR_TRANSFER = "Transfer to an agent or a team you can see."
 
 RATE_WINDOW_S = 60.0
+
+
+def database_sync_to_async(function):
+    """`function`, which uses the database, run in the default thread pool. Thread-sensitive,
+    as channels has it, every socket of the process would queue for the one thread all sync code
+    shares, and wait for PostgreSQL one after the other (docs/benchmarks.md, "Chat")."""
+    return _database_sync_to_async(function, thread_sensitive=False)
 
 
 class _ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -355,9 +362,9 @@ class CustomerChatConsumer(_ChatConsumer):
         if isinstance(result, str):
             await self._nack(client_id, "refused", result)
             return
-        message, caused, started = result
+        message, caused, conversation, started = result
         if started:
-            await self._follow(message.conversation)
+            await self._follow(conversation)
             await self.send_json({"type": "conversation", "conversation": started})
         await self._ack_and_broadcast(message, caused)
 
@@ -367,9 +374,9 @@ class CustomerChatConsumer(_ChatConsumer):
         if conversation is not None:
             conversation.refresh_from_db()
         if conversation is None or conversation.status == ConversationStatus.CLOSED:
-            conversation, started_key = services.conversation_start(
-                identity=self.identity, language=self.language
-            )
+            conversation, started_key = services.conversation_of_resent_first_message(
+                identity=self.identity, client_id=client_id
+            ) or services.conversation_start(identity=self.identity, language=self.language)
         attachment = None
         if attachment_id is not None:
             attachment = Attachment.objects.filter(
@@ -389,7 +396,7 @@ class CustomerChatConsumer(_ChatConsumer):
             if started_key
             else None
         )
-        return message, caused, started
+        return message, caused, conversation, started
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:

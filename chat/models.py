@@ -159,6 +159,13 @@ class ChatMessage(models.Model):
 
     class Meta:
         ordering = ["conversation", "seq"]
+        indexes = [
+            # A first message sent again before its client heard of the conversation it
+            # started is found by its client id alone (chat.services).
+            models.Index(
+                fields=["client_id"], condition=~Q(client_id=""), name="message_client_id_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_unique_seq"),
             models.UniqueConstraint(

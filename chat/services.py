@@ -33,6 +33,7 @@ from chat.models import (
 from chat.presence import team_available
 from chat.redaction import redact_pans
 from payments.models import Customer, Payment
+from tickets.live import announce_on_commit
 from tickets.models import (
     OPEN_STATUSES,
     Channel,
@@ -147,6 +148,36 @@ def conversation_start(*, identity: ChatIdentity, language: str) -> tuple[Conver
             data={"conversation": conversation.pk, "verified": identity.verified},
         )
         live.announce_conversation(conversation)
+    return conversation, access_key
+
+
+def conversation_of_resent_first_message(
+    *, identity: ChatIdentity, client_id: str
+) -> tuple[Conversation, str] | None:
+    """The conversation a first message started, when the client sends that message again
+    because the connection dropped before it heard the conversation's number and key; with a
+    new key (the first one is only stored hashed, and never reached the client).
+
+    The client id is the client's random UUID: only the client that sent it knows it."""
+    if not client_id:
+        return None
+    message = (
+        ChatMessage.objects.filter(
+            sender=Sender.CUSTOMER,
+            client_id=client_id,
+            seq=1,
+            conversation__verified=identity.verified,
+            conversation__customer__email__iexact=identity.email,
+        )
+        .select_related("conversation")
+        .first()
+    )
+    if message is None or message.conversation.status == ConversationStatus.CLOSED:
+        return None
+    access_key = secrets.token_urlsafe(24)
+    conversation = message.conversation
+    conversation.access_key_hash = _key_hash(access_key)
+    conversation.save(update_fields=["access_key_hash"])
     return conversation, access_key
 
 
@@ -290,7 +321,15 @@ def customer_message_receive(
             caused += _answer_from_article(conversation, article)
         elif conversation.status == ConversationStatus.ANSWERED or first:
             caused += conversation_request_agent(conversation=conversation, announce=False)
-        live.announce_conversation(conversation)
+        if len(caused) > 1:
+            live.announce_conversation(conversation)
+        else:
+            # Only the inbox changed (its order, unread counts): the conversation's clients get
+            # the message itself, and would each re-read an unchanged conversation for it.
+            announce_on_commit(
+                [live.inbox_group(conversation.team_id)],
+                {"type": live.CHAT_INBOX, "conversation": conversation.pk},
+            )
     return message, caused
 
 

@@ -539,3 +539,43 @@ async def test_the_payment_is_described_in_the_customers_language(customer_socke
     _, welcome = await customer_socket(token=token_for(ANA), language="el")
 
     assert "Your payment" not in welcome["payments"][0]["words"]
+
+
+@pytest.mark.parametrize("verified", [True, False])
+async def test_a_first_message_resent_before_its_answer_arrived_starts_no_second_conversation(
+    customer_socket, verified
+):
+    hello = {"token": token_for(ANA)} if verified else {"email": "bo@example.com"}
+    # The first message starts the conversation; the connection drops before the widget hears
+    # the conversation's number, so it sends the message again on a new connection.
+    lost, _ = await customer_socket(**hello)
+    first = await say(lost, "c-1", "Hello, anyone?")
+    await lost.disconnect()
+
+    again, welcome = await customer_socket(**hello)
+    assert welcome["conversation"] is None
+    await again.send_json_to({"type": "message", "client_id": "c-1", "body": "Hello, anyone?"})
+    started = await receive_until(again, type="conversation")
+    ack = await receive_until(again, type="ack", client_id="c-1")
+
+    assert ack["seq"] == first["seq"]
+    assert started["conversation"]["id"] == first["conversation"]
+    assert await database_sync_to_async(Conversation.objects.count)() == 1
+    # The new key opens the conversation (the first one never reached the widget).
+    _, back = await customer_socket(
+        **hello, conversation=first["conversation"], key=started["conversation"]["key"]
+    )
+    assert back["conversation"]["id"] == first["conversation"]
+
+
+async def test_another_customer_cannot_take_over_a_conversation_by_its_client_id(
+    customer_socket,
+):
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+
+    mallory, _ = await customer_socket(email="mallory@example.com")
+    await mallory.send_json_to({"type": "message", "client_id": "c-1", "body": "Hello"})
+    started = await receive_until(mallory, type="conversation")
+
+    assert started["conversation"]["id"] != first["conversation"]
