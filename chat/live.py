@@ -8,6 +8,7 @@ consumer that hears it reads what it shows from the database, with its own acces
 import hashlib
 from typing import Any
 
+from chat.attachments import attachment_url
 from chat.models import ChatMessage, Conversation
 from tickets.live import announce_on_commit
 
@@ -65,6 +66,7 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
             "name": attachment.name,
             "content_type": attachment.content_type,
             "size": attachment.size,
+            "url": attachment_url(attachment),
         }
     if message.article_id:
         payload["article"] = {"title": message.article.title, "body": message.article.body}

@@ -5,22 +5,64 @@ tickets.services.ticket_update like anywhere else, so each change lands on the t
 author. The timeline itself is a record and is never edited.
 """
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from tickets.canned import PLACEHOLDERS
-from tickets.models import OPEN_STATUSES, CannedResponse, Tag, Team, Ticket, TimelineEntry
+from tickets.models import (
+    OPEN_STATUSES,
+    BusinessHours,
+    CannedResponse,
+    Holiday,
+    Tag,
+    Team,
+    Ticket,
+    TimelineEntry,
+)
 from tickets.selectors import agents_for
 from tickets.services import ERROR_ASSIGNEE_NOT_ON_TEAM, ticket_update
 
 
+class TeamAdminForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "time_zone", "members"]
+
+    def clean_time_zone(self) -> str:
+        # A misspelt zone would silently count the business hours in UTC.
+        name = self.cleaned_data["time_zone"].strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise forms.ValidationError(
+                "Not a time zone: use an IANA name such as Europe/Athens."
+            ) from error
+        return name
+
+
+class BusinessHoursInline(admin.TabularInline):
+    """When the team answers chats; a team without any hours is open around the clock."""
+
+    model = BusinessHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ["name", "member_count", "open_ticket_count"]
     search_fields = ["name", "members__username", "members__email"]
     filter_horizontal = ["members"]
+    inlines = [BusinessHoursInline, HolidayInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return (

@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
+from chat.models import FaqArticle
 from payments.models import Provider, WebhookEvent
 from payments.services import webhook_event_process, webhook_event_store
 from tickets.models import OPEN_STATUSES, CannedResponse, EntryKind, Reason, Ticket
@@ -65,6 +66,162 @@ DEMO_CANNED_RESPONSES = [
         "fa",
         "سلام {customer_name}،\n\nپرداخت {amount} انجام نشد: {decline_reason}\n"
         "می‌توانید با کارت دیگری یا با PayPal دوباره امتحان کنید.\n\n{agent_name}",
+    ),
+]
+
+# The chat's knowledge base: (language, title, keywords, body). A customer's first chat message
+# that matches one well is answered with it (chat/faq.py).
+DEMO_FAQ_ARTICLES = [
+    (
+        "en",
+        "Why was my card declined?",
+        "declined decline refused rejected failed failure payment card error bank not accepted "
+        "did not go through",
+        "Most declines come from the bank that issued your card, not from the shop. The usual "
+        "reasons are not enough money available, a daily or online spending limit, an expired "
+        "card, a mistyped card number, expiry date or security code, or the bank blocking a "
+        "payment it finds unusual.\n\n"
+        "Check the card details and try again. If the card is declined again, call the number "
+        "on the back of your card and ask your bank to allow the payment, or pay with another "
+        "card or PayPal. A declined payment is not charged, although your bank may show a "
+        "pending amount for a few days until it disappears.",
+    ),
+    (
+        "en",
+        "When will I get my refund?",
+        "refund refunds refunded money back reimbursement returned credit how long",
+        "We send a refund as soon as it is approved, to the card or account you paid with. Card "
+        "refunds usually take 5 to 10 working days to appear on your statement, depending on "
+        "your bank; PayPal refunds usually arrive within a day.\n\n"
+        "If more than 10 working days have passed, ask us in this chat for the refund's "
+        "reference number (ARN) and give it to your bank: it lets them trace the money.",
+    ),
+    (
+        "en",
+        "How do disputes and chargebacks work?",
+        "dispute disputed chargeback charge back unauthorised unauthorized unrecognised "
+        "unrecognized charge fraud bank claim",
+        "A dispute, or chargeback, is when you ask your bank to reverse a card payment. The bank "
+        "takes the amount back while it looks into the case and asks the shop for evidence; a "
+        "decision can take up to 75 days.\n\n"
+        "If you do not recognise a payment, write to us first: we can often explain it or "
+        "refund it at once, which is much faster than a dispute. If you have already opened a "
+        "dispute, you do not need to do anything else: your bank will tell you the outcome.",
+    ),
+    (
+        "en",
+        "3-D Secure: confirming a payment with your bank",
+        "3D 3DS secure verification verify confirm confirmation authenticate authentication "
+        "code SMS text banking app one-time password OTP Visa Mastercard",
+        "3-D Secure is a check your bank makes on online card payments: it asks you to confirm "
+        "the payment in your banking app, or with a one-time code sent by text message.\n\n"
+        "If the confirmation window did not open, allow pop-ups for this page and try again. If "
+        "the code never arrived, check that your bank has your current phone number. A payment "
+        "you did not confirm in time is declined and nothing is charged; you can simply try "
+        "again.",
+    ),
+    (
+        "el",
+        "Γιατί απορρίφθηκε η κάρτα μου;",
+        "απόρριψη απορρίφθηκε απορρίπτεται απέτυχε αποτυχία ανεπιτυχής πληρωμή πληρωμής "
+        "συναλλαγή κάρτα κάρτας σφάλμα τράπεζα",
+        "Τις περισσότερες φορές την πληρωμή την απορρίπτει η τράπεζα που έχει εκδώσει την κάρτα "
+        "σας, όχι το κατάστημα. Οι συνηθέστεροι λόγοι είναι ανεπαρκές διαθέσιμο υπόλοιπο, "
+        "ημερήσιο όριο ή όριο αγορών στο διαδίκτυο, ληγμένη κάρτα, λάθος στον αριθμό της κάρτας, "
+        "στην ημερομηνία λήξης ή στον κωδικό ασφαλείας, ή μια πληρωμή που η τράπεζα θεώρησε "
+        "ασυνήθιστη και μπλόκαρε.\n\n"
+        "Ελέγξτε τα στοιχεία της κάρτας και δοκιμάστε ξανά. Αν απορριφθεί πάλι, καλέστε τον "
+        "αριθμό στο πίσω μέρος της κάρτας σας και ζητήστε από την τράπεζα να εγκρίνει την "
+        "πληρωμή, ή πληρώστε με άλλη κάρτα ή με PayPal. Μια πληρωμή που απορρίφθηκε δεν "
+        "χρεώνεται, αν και η τράπεζα μπορεί να εμφανίζει για λίγες ημέρες ένα ποσό σε "
+        "εκκρεμότητα, μέχρι να αποδεσμευτεί.",
+    ),
+    (
+        "el",
+        "Πότε θα γίνει η επιστροφή των χρημάτων μου;",
+        "επιστροφή επιστροφής χρήματα χρημάτων πίσω αποζημίωση πίστωση πόσο καιρό",
+        "Στέλνουμε την επιστροφή μόλις εγκριθεί, στην κάρτα ή στον λογαριασμό με τον οποίο "
+        "πληρώσατε. Στις κάρτες τα χρήματα εμφανίζονται συνήθως σε 5 έως 10 εργάσιμες ημέρες, "
+        "ανάλογα με την τράπεζά σας· οι επιστροφές μέσω PayPal φτάνουν συνήθως μέσα σε μία "
+        "ημέρα.\n\n"
+        "Αν έχουν περάσει περισσότερες από 10 εργάσιμες ημέρες, ζητήστε μας σε αυτή τη "
+        "συνομιλία τον αριθμό αναφοράς της επιστροφής (ARN) και δώστε τον στην τράπεζά σας: με "
+        "αυτόν μπορεί να εντοπίσει τα χρήματα.",
+    ),
+    (
+        "el",
+        "Πώς λειτουργούν οι αμφισβητήσεις και οι αντιλογισμοί χρεώσεων (chargeback);",
+        "αμφισβήτηση αμφισβήτησης αμφισβητήσω αμφισβητώ αντιλογισμός chargeback χρέωση χρέωσης "
+        "άγνωστη αναγνωρίζω απάτη καταγγελία",
+        "Αμφισβήτηση, ή αντιλογισμός χρέωσης (chargeback), είναι όταν ζητάτε από την τράπεζά "
+        "σας να ακυρώσει μια πληρωμή με κάρτα. Η τράπεζα παίρνει πίσω το ποσό όσο εξετάζει την "
+        "υπόθεση και ζητά στοιχεία από το κατάστημα· η απόφαση μπορεί να πάρει έως και 75 "
+        "ημέρες.\n\n"
+        "Αν δεν αναγνωρίζετε μια χρέωση, γράψτε μας πρώτα: συχνά μπορούμε να την εξηγήσουμε ή "
+        "να την επιστρέψουμε αμέσως, κάτι που είναι πολύ πιο γρήγορο από μια αμφισβήτηση. Αν "
+        "έχετε ήδη ανοίξει αμφισβήτηση, δεν χρειάζεται να κάνετε τίποτε άλλο: η τράπεζά σας θα "
+        "σας ενημερώσει για το αποτέλεσμα.",
+    ),
+    (
+        "el",
+        "3-D Secure: επιβεβαίωση πληρωμής με την τράπεζά σας",
+        "3D 3DS secure επιβεβαίωση επιβεβαίωσης επιβεβαιώσω ταυτοποίηση έλεγχος κωδικός κωδικό "
+        "SMS μήνυμα εφαρμογή OTP Visa Mastercard",
+        "Το 3-D Secure είναι ένας έλεγχος που κάνει η τράπεζά σας στις πληρωμές με κάρτα στο "
+        "διαδίκτυο: σας ζητά να επιβεβαιώσετε την πληρωμή στην εφαρμογή της τράπεζας ή με έναν "
+        "κωδικό μίας χρήσης που λαμβάνετε με SMS.\n\n"
+        "Αν δεν άνοιξε το παράθυρο επιβεβαίωσης, επιτρέψτε τα αναδυόμενα παράθυρα για αυτή τη "
+        "σελίδα και δοκιμάστε ξανά. Αν ο κωδικός δεν έφτασε ποτέ, ελέγξτε ότι η τράπεζα έχει τον "
+        "σωστό αριθμό κινητού σας. Μια πληρωμή που δεν επιβεβαιώθηκε εγκαίρως απορρίπτεται "
+        "χωρίς χρέωση· μπορείτε απλώς να δοκιμάσετε ξανά.",
+    ),
+    (
+        "fa",
+        "چرا کارت من رد شد؟",
+        "رد ناموفق پرداخت پرداختم تراکنش خطا کارت کارتم بانک قبول نشد",
+        "بیشتر وقت‌ها پرداخت را بانکی که کارت شما را صادر کرده رد می‌کند، نه فروشگاه. رایج‌ترین "
+        "دلیل‌ها این‌ها هستند: موجودی کافی نیست، به سقف خرید روزانه یا خرید اینترنتی "
+        "رسیده‌اید، کارت منقضی شده است، شماره کارت، تاریخ انقضا یا کد امنیتی اشتباه وارد شده، "
+        "یا بانک پرداخت را غیرعادی تشخیص داده و جلوی آن را گرفته است.\n\n"
+        "مشخصات کارت را بررسی کنید و دوباره امتحان کنید. اگر باز هم رد شد، با شماره‌ای که پشت "
+        "کارتتان نوشته شده تماس بگیرید و از بانک بخواهید اجازه این پرداخت را بدهد، یا با کارت "
+        "دیگری یا PayPal پرداخت کنید. از پرداختی که رد شده پولی کم نمی‌شود، هرچند ممکن است "
+        "بانک تا چند روز مبلغی را در حالت انتظار نشان دهد.",
+    ),
+    (
+        "fa",
+        "بازگشت وجه چقدر طول می‌کشد؟",
+        "بازگشت وجه استرداد پول پولم برگشت برمی‌گردد بازپرداخت عودت",
+        "بازگشت وجه را به محض تأیید، به همان کارت یا حسابی که با آن پرداخت کرده‌اید "
+        "می‌فرستیم. برای کارت‌ها، بسته به بانک شما، معمولاً ۵ تا ۱۰ روز کاری طول می‌کشد تا "
+        "مبلغ در صورت‌حساب شما دیده شود؛ بازگشت وجه در PayPal معمولاً ظرف یک روز انجام "
+        "می‌شود.\n\n"
+        "اگر بیش از ۱۰ روز کاری گذشته است، شماره پیگیری بازگشت وجه (ARN) را در همین گفتگو از ما "
+        "بخواهید و آن را به بانک خود بدهید تا بتواند پول را پیگیری کند.",
+    ),
+    (
+        "fa",
+        "اعتراض به تراکنش (chargeback) چطور انجام می‌شود؟",
+        "اعتراض شکایت chargeback چارج‌بک تراکنش برداشت ناشناس ناشناخته کلاهبرداری",
+        "اعتراض به تراکنش (chargeback) یعنی از بانک خود بخواهید یک پرداخت کارتی را برگرداند. "
+        "بانک در مدتی که پرونده را بررسی می‌کند مبلغ را پس می‌گیرد و از فروشگاه مدرک می‌خواهد؛ "
+        "تصمیم نهایی ممکن است تا ۷۵ روز طول بکشد.\n\n"
+        "اگر تراکنشی را نمی‌شناسید، اول به ما پیام دهید: اغلب می‌توانیم آن را توضیح دهیم یا "
+        "همان لحظه وجه را برگردانیم، که بسیار سریع‌تر از اعتراض از طریق بانک است. اگر قبلاً "
+        "اعتراض ثبت کرده‌اید، لازم نیست کار دیگری انجام دهید: بانک نتیجه را به شما اطلاع "
+        "می‌دهد.",
+    ),
+    (
+        "fa",
+        "3-D Secure: تأیید پرداخت با بانک",
+        "3D 3DS تأیید تایید احراز هویت کد پیامک رمز پویا یکبار مصرف اپلیکیشن بانک OTP",
+        "3-D Secure بررسی‌ای است که بانک شما برای پرداخت‌های اینترنتی با کارت انجام می‌دهد: از "
+        "شما می‌خواهد پرداخت را در اپلیکیشن بانک یا با یک کد یک‌بارمصرف که پیامک می‌شود تأیید "
+        "کنید.\n\n"
+        "اگر پنجره تأیید باز نشد، اجازه باز شدن پنجره‌های بازشو (pop-up) را برای این صفحه بدهید "
+        "و دوباره امتحان کنید. اگر کد هرگز نرسید، بررسی کنید که شماره موبایل درست شما نزد بانک "
+        "ثبت شده باشد. پرداختی که به‌موقع تأیید نشود رد می‌شود و مبلغی از حساب شما کم "
+        "نمی‌شود؛ می‌توانید دوباره امتحان کنید.",
     ),
 ]
 
@@ -336,6 +493,7 @@ class Command(BaseCommand):
         self._assign_disputes(admin=admin, agent=agent)
         self._canned_responses(admin=admin)
         self._customer_writes_in()
+        self._faq_articles()
 
         outcomes = dict(
             WebhookEvent.objects.values_list("outcome").annotate(n=Count("pk")).order_by()
@@ -412,6 +570,12 @@ class Command(BaseCommand):
         for title, language, body in DEMO_CANNED_RESPONSES:
             CannedResponse.objects.get_or_create(
                 title=title, language=language, defaults={"body": body, "created_by": admin}
+            )
+
+    def _faq_articles(self) -> None:
+        for language, title, keywords, body in DEMO_FAQ_ARTICLES:
+            FaqArticle.objects.get_or_create(
+                language=language, title=title, defaults={"keywords": keywords, "body": body}
             )
 
     def _customer_writes_in(self) -> None:
