@@ -18,6 +18,8 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 # Webhook settings of the demo only: anyone who reads this file knows them.
 DEMO_STRIPE_WEBHOOK_SECRET ?= whsec_paydesk_demo_only
 DEMO_PAYPAL_WEBHOOK_ID ?= WEBHOOK_ID
+# The demo shop signs its customers' identities for the chat widget with this.
+DEMO_CHAT_IDENTITY_SECRET ?= paydesk_demo_chat_identity_only
 EVENT ?= payment_intent.payment_failed
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work
@@ -30,7 +32,8 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 # The embedded default: SQLite, in-memory channel layer, Celery tasks run in-process.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER
 DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET) \
-	PAYPAL_WEBHOOK_ID=$(DEMO_PAYPAL_WEBHOOK_ID)
+	PAYPAL_WEBHOOK_ID=$(DEMO_PAYPAL_WEBHOOK_ID) \
+	DEMO_CHECKOUT=1 CHAT_IDENTITY_SECRET=$(DEMO_CHAT_IDENTITY_SECRET)
 SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
 URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
 
@@ -70,6 +73,7 @@ demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (P
 	@echo "Stripe webhooks: POST $(URL)/webhooks/stripe/  signing secret $(DEMO_STRIPE_WEBHOOK_SECRET)"
 	@echo "  send a signed sample from another terminal: make demo-webhook [EVENT=charge.failed]"
 	@echo "PayPal webhooks: POST $(URL)/webhooks/paypal/  webhook id $(DEMO_PAYPAL_WEBHOOK_ID)"
+	@echo "Demo shop with the chat widget: $(URL)/demo/checkout/  (?email=… plays another customer)"
 	@echo "Stop with Ctrl-C."
 	@echo
 	exec $(DEMO) $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT)
