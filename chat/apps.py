@@ -5,4 +5,4 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from chat import receivers  # noqa: F401  (connects the signal receivers)
+        from chat import checks, receivers  # noqa: F401  (registers checks and receivers)

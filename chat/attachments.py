@@ -20,6 +20,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from chat.models import Attachment, Conversation, ConversationStatus, Sender
+from chat.redaction import redact_pans
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ def display_name(name: str, content_type: str) -> str:
     name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     name = "".join(char if _shown_as_is(char) else " " for char in name)
     name = " ".join(name.split()).strip(". ") or "attachment"
+    # A card number in a file name travels as far as the name does: the chat, the transcript.
+    name = redact_pans(name)[0]
     default_extension, extensions = ACCEPTED_TYPES[content_type]
     path = PurePosixPath(name)
     if path.suffix.lower().lstrip(".") in extensions:

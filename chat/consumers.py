@@ -75,6 +75,7 @@ ERROR_STATUS = "A status is 'online', 'away' or 'offline'."
 ERROR_TRANSFER = "Transfer to an agent or a team you can see."
 
 RATE_WINDOW_S = 60.0
+FRAMES_PER_MINUTE = 600
 
 
 def database_sync_to_async(function):
@@ -92,6 +93,7 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sent_at: deque[float] = deque()
+        self.frames_at: deque[float] = deque()
         self.groups_joined: set[str] = set()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -128,6 +130,17 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _leave_all(self) -> None:
         for group in list(self.groups_joined):
             await self._leave(group)
+
+    def _flooding(self) -> bool:
+        """More frames a minute than any person types (typing marks and receipts included):
+        dropped, with one error now and then. Messages have their own, tighter limit."""
+        now = time.monotonic()
+        while self.frames_at and self.frames_at[0] <= now - RATE_WINDOW_S:
+            self.frames_at.popleft()
+        if len(self.frames_at) >= FRAMES_PER_MINUTE:
+            return True
+        self.frames_at.append(now)
+        return False
 
     def _rate_limited(self) -> float:
         """Seconds to wait before another message may be sent, 0 when it may be now."""
@@ -241,7 +254,10 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """A whole number from the client, 0 when it is none, never past what the database holds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return max(0, min(value, 2**31 - 1))
 
 
 class CustomerChatConsumer(_ChatConsumer):
@@ -274,6 +290,8 @@ class CustomerChatConsumer(_ChatConsumer):
         if self.identity is None:
             await self._hello(text_data)
             return
+        if self._flooding():
+            return
         await super().receive(text_data, bytes_data)
 
     async def _hello(self, text_data: str | None) -> None:
@@ -285,7 +303,8 @@ class CustomerChatConsumer(_ChatConsumer):
             await self.close(code=CLOSE_BAD_HELLO, reason="Send a hello first.")
             return
         language = content.get("language")
-        self.language = language if language in dict(settings.LANGUAGES) else "en"
+        languages = dict(settings.LANGUAGES)
+        self.language = language if isinstance(language, str) and language in languages else "en"
         try:
             if content.get("token"):
                 identity = identity_token_verify(content["token"])
@@ -369,10 +388,17 @@ class CustomerChatConsumer(_ChatConsumer):
         await self._ack_and_broadcast(message, caused)
 
     def _store_message(self, client_id: str, body: str, attachment_id: object):
+        if not body.strip() and attachment_id is None:
+            return services.ERROR_EMPTY
         started_key = ""
         conversation = self.conversation
         if conversation is not None:
             conversation.refresh_from_db()
+            earlier = services.message_sent_earlier(
+                conversation=conversation, sender=Sender.CUSTOMER, client_id=client_id
+            )
+            if earlier is not None:  # sent again after a drop, maybe after the chat closed
+                return earlier, [], conversation, None
         if conversation is None or conversation.status == ConversationStatus.CLOSED:
             conversation, started_key = services.conversation_of_resent_first_message(
                 identity=self.identity, client_id=client_id
@@ -444,8 +470,14 @@ class CustomerChatConsumer(_ChatConsumer):
         if self.conversation is None:
             await self._error(ERROR_NO_CONVERSATION)
             return
-        await database_sync_to_async(services.transcript_request)(conversation=self.conversation)
-        await self.send_json({"type": "transcript", "email": self.conversation.customer.email})
+        try:
+            email = await database_sync_to_async(services.transcript_request)(
+                conversation=self.conversation
+            )
+        except services.ChatError as error:
+            await self._error(str(error))
+            return
+        await self.send_json({"type": "transcript", "email": email})
 
     # From the channel layer --------------------------------------------------------------------
 

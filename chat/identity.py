@@ -71,7 +71,12 @@ def identity_token_verify(token: str) -> ChatIdentity:
     secret = settings.CHAT_IDENTITY_SECRET
     if not secret:
         raise InvalidToken("Signed chat identities are not set up (CHAT_IDENTITY_SECRET).")
-    if not isinstance(token, str) or len(token) > 4096 or token.count(".") != 1:
+    if (
+        not isinstance(token, str)
+        or len(token) > 4096
+        or not token.isascii()
+        or token.count(".") != 1
+    ):
         raise InvalidToken("The identity token is malformed.")
     payload, signature = token.split(".")
     if not hmac.compare_digest(signature, _signature(payload, secret)):

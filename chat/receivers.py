@@ -1,7 +1,9 @@
 """What the chat hears from the rest of Paydesk."""
 
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -16,10 +18,18 @@ from tickets.signals import agent_replied
 
 @receiver(agent_replied)
 def _reply_reaches_the_chat(sender: Any, entry: TimelineEntry, **kwargs: Any) -> None:
-    """An agent's reply written on the ticket reaches the customer's open chat too."""
+    """An agent's reply written on the ticket reaches the customer's open chat too, once the
+    reply is committed: posting inside the reply's transaction would lock the ticket, then
+    the conversation, where a chat message locks them the other way round."""
+    transaction.on_commit(partial(_post_reply_in_chats, entry.pk))
+
+
+def _post_reply_in_chats(entry_pk: int) -> None:
+    entry = TimelineEntry.objects.select_related("author").get(pk=entry_pk)
     for conversation in Conversation.objects.filter(
         ticket_id=entry.ticket_id, status__in=(*LIVE_STATUSES, ConversationStatus.OFFLINE)
     ):
+        # The entry's id as the client id: posted once, however often this runs.
         message_post(
             conversation=conversation,
             sender=Sender.AGENT,

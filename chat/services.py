@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
@@ -65,6 +66,8 @@ ERROR_CLOSED = "This conversation is closed; start a new one."
 ERROR_NOT_YOURS = "Another agent has this conversation; ask them to transfer it."
 ERROR_RATING = "A rating is a whole number from 1 to 5."
 ERROR_NOT_CLOSED = "A conversation is rated once it is closed."
+ERROR_TRANSCRIPT_AGAIN = "The transcript was sent a moment ago; check your inbox."
+TRANSCRIPT_INTERVAL_S = 300
 
 
 def _key_hash(access_key: str) -> str:
@@ -78,10 +81,11 @@ def customers_for_email(email: str):
 def customer_for_identity(identity: ChatIdentity) -> Customer:
     """The customer with this email (the oldest, when providers made several), or a new one."""
     customer = customers_for_email(identity.email).order_by("pk").first()
+    name = redact_pans(identity.name)[0]
     if customer is None:
-        customer = Customer.objects.create(email=identity.email, name=identity.name)
-    elif identity.verified and identity.name and not customer.name:
-        customer.name = identity.name
+        customer = Customer.objects.create(email=identity.email, name=name)
+    elif identity.verified and name and not customer.name:
+        customer.name = name
         customer.save(update_fields=["name"])
     return customer
 
@@ -114,7 +118,7 @@ def _ticket_for_chat(identity: ChatIdentity, customer: Customer) -> tuple[Ticket
             )
         if ticket is not None:
             return ticket, False
-    name = identity.name or customer.name or identity.email
+    name = redact_pans(identity.name)[0] or customer.name or identity.email
     ticket = ticket_create(
         subject=f"Chat with {name}",
         reason=Reason.QUESTION,
@@ -204,6 +208,19 @@ def conversation_for_customer(
     return conversation if owned else None
 
 
+def message_sent_earlier(
+    *, conversation: Conversation, sender: Sender, client_id: str
+) -> ChatMessage | None:
+    """The message this sender already sent with this client id, if any."""
+    if not client_id:
+        return None
+    return (
+        ChatMessage.objects.filter(conversation=conversation, sender=sender, client_id=client_id)
+        .select_related("author", "attachment", "article")
+        .first()
+    )
+
+
 def message_post(
     *,
     conversation: Conversation,
@@ -229,14 +246,9 @@ def message_post(
     body, masked = redact_pans(body)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if client_id:
-            earlier = (
-                ChatMessage.objects.filter(conversation=locked, sender=sender, client_id=client_id)
-                .select_related("author", "attachment", "article")
-                .first()
-            )
-            if earlier is not None:
-                return earlier, False
+        earlier = message_sent_earlier(conversation=locked, sender=sender, client_id=client_id)
+        if earlier is not None:
+            return earlier, False
         locked.last_seq += 1
         now = timezone.now()
         if entry is None and sender in (Sender.CUSTOMER, Sender.AGENT):
@@ -320,7 +332,9 @@ def customer_message_receive(
         if article is not None:
             caused += _answer_from_article(conversation, article)
         elif conversation.status == ConversationStatus.ANSWERED or first:
-            caused += conversation_request_agent(conversation=conversation, announce=False)
+            caused += conversation_request_agent(
+                conversation=conversation, announce=False, first_message=first
+            )
         if len(caused) > 1:
             live.announce_conversation(conversation)
         else:
@@ -351,13 +365,19 @@ def _answer_from_article(conversation: Conversation, article: FaqArticle) -> lis
 
 
 def conversation_request_agent(
-    *, conversation: Conversation, announce: bool = True
+    *, conversation: Conversation, announce: bool = True, first_message: bool = False
 ) -> list[ChatMessage]:
-    """The customer wants a person: the conversation waits in the team's inbox, or, with
-    nobody online, becomes a message answered by email. Returns the system message."""
+    """The customer wants a person after an automatic answer (or with their first message):
+    the conversation waits in the team's inbox, or, with nobody online, becomes a message
+    answered by email. Returns the system message; asking again changes nothing."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if conversation.status not in (ConversationStatus.ANSWERED, ConversationStatus.WAITING):
+        asked_already = ChatMessage.objects.filter(
+            conversation=conversation, sender=Sender.SYSTEM
+        ).exists()
+        if conversation.status != ConversationStatus.ANSWERED and (
+            not first_message or asked_already
+        ):
             return []
         available = team_available(conversation.team)
         conversation.status = (
@@ -404,6 +424,12 @@ def _name(user: AbstractBaseUser) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def _check_may_act(conversation: Conversation, actor: AbstractBaseUser) -> None:
+    """Transfer and close: the agent who has the chat, anyone while nobody has it, or an admin."""
+    if conversation.assignee_id not in (None, actor.pk) and not actor.is_staff:
+        raise ChatError(ERROR_NOT_YOURS)
+
+
 def conversation_accept(*, conversation: Conversation, agent: AbstractBaseUser) -> Conversation:
     """An agent takes a conversation that is not someone else's (and its ticket, if nobody has
     it)."""
@@ -443,7 +469,10 @@ def conversation_transfer(
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.status == ConversationStatus.CLOSED:
             raise ChatError(ERROR_CLOSED)
-        if team is not None and team.pk != conversation.team_id:
+        _check_may_act(conversation, actor)
+        if team is not None and team.pk == conversation.team_id:
+            team = None
+        if team is not None:
             ticket_update(ticket=conversation.ticket, actor=actor, team=team, assignee=None)
             conversation.team = team
             conversation.assignee = None
@@ -469,6 +498,8 @@ def conversation_close(*, conversation: Conversation, actor: AbstractBaseUser | 
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.status == ConversationStatus.CLOSED:
             return
+        if actor is not None:
+            _check_may_act(conversation, actor)
         conversation.status = ConversationStatus.CLOSED
         conversation.closed_at = timezone.now()
         conversation.save(update_fields=["status", "closed_at"])
@@ -531,10 +562,13 @@ def default_team_for_chat() -> Team:
     return default_team()
 
 
-def transcript_request(*, conversation: Conversation) -> None:
-    """Email the customer the conversation so far, after commit."""
+def transcript_request(*, conversation: Conversation) -> str:
+    """Email the customer the conversation so far, after commit; returns the address. Once per
+    conversation every TRANSCRIPT_INTERVAL_S: nobody can make Paydesk mail an address at will."""
     from chat.tasks import send_transcript
 
+    if not cache.add(f"chat:transcript:{conversation.pk}", 1, TRANSCRIPT_INTERVAL_S):
+        raise ChatError(ERROR_TRANSCRIPT_AGAIN)
     ticket_add_entry(
         ticket=conversation.ticket,
         kind=EntryKind.CHAT_EVENT,
@@ -542,3 +576,4 @@ def transcript_request(*, conversation: Conversation) -> None:
         data={"conversation": conversation.pk},
     )
     transaction.on_commit(lambda: send_transcript.delay(conversation.pk))
+    return Customer.objects.get(pk=conversation.customer_id).email

@@ -417,3 +417,12 @@ def test_a_file_of_the_size_limit_goes_through_the_real_asgi_server(asgi_live_se
     assert accepted.json()["size"] == limit
     assert refused.status_code == 413
     assert refused.json() == {"error": "That file is too large: at most 10 MB."}
+
+
+def test_a_card_number_in_a_file_name_is_masked():
+    from chat.attachments import display_name
+
+    name = display_name("card 4242 4242 4242 4242.png", "image/png")
+
+    assert "4242 4242 4242 4242" not in name
+    assert name.endswith(".png")

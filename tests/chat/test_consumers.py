@@ -579,3 +579,92 @@ async def test_another_customer_cannot_take_over_a_conversation_by_its_client_id
     started = await receive_until(mallory, type="conversation")
 
     assert started["conversation"]["id"] != first["conversation"]
+
+
+# What a client cannot make the server do -----------------------------------------------------
+
+
+async def test_the_transcript_is_sent_once_in_a_while_not_on_every_request(customer_socket):
+    socket, _ = await customer_socket(email="victim@example.org")
+    await say(socket, "c-1", "Hello")
+    await say(socket, "c-2", "Hello again")  # the server re-read the conversation since
+
+    await socket.send_json_to({"type": "transcript"})
+    sent = await receive_until(socket, type="transcript")
+    await socket.send_json_to({"type": "transcript"})
+    refused = await receive_until(socket, type="error")
+
+    assert sent["email"] == "victim@example.org"
+    assert "a moment ago" in refused["message"]
+
+
+async def test_asking_for_a_person_again_and_again_changes_nothing(customer_socket, sam):
+    socket, _ = await customer_socket(token=token_for(ANA))
+    first = await say(socket, "c-1", "Hello")
+    for _ in range(5):
+        await socket.send_json_to({"type": "agent"})
+    await socket.send_json_to({"type": "ping"})
+    await receive_until(socket, type="pong")
+
+    system = await database_sync_to_async(
+        ChatMessage.objects.filter(conversation_id=first["conversation"], sender="system").count
+    )()
+    assert system == 1
+
+
+async def test_a_message_resent_after_the_chat_closed_is_not_stored_again(
+    customer_socket, agent_socket, sam
+):
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+    agent = await agent_socket(sam)
+    await agent.send_json_to({"type": "close", "conversation": first["conversation"]})
+    while (await receive_until(ana, type="conversation"))["conversation"]["status"] != "closed":
+        pass
+
+    again = await say(ana, "c-1", "Hello")
+
+    assert again["seq"] == first["seq"]
+    assert again["conversation"] == first["conversation"]
+    assert await database_sync_to_async(Conversation.objects.count)() == 1
+
+
+async def test_an_empty_message_starts_no_conversation(customer_socket):
+    socket, _ = await customer_socket(token=token_for(ANA))
+
+    await socket.send_json_to({"type": "message", "client_id": "c-1", "body": "   "})
+    refused = await receive_until(socket, type="nack")
+
+    assert refused["client_id"] == "c-1"
+    assert await database_sync_to_async(Conversation.objects.count)() == 0
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "receipt", "delivered": 2**70, "read": -(2**70)},
+        {"type": "resume", "after": 2**70},
+        {"type": "typing", "state": ["yes"]},
+    ],
+)
+async def test_odd_numbers_and_shapes_do_not_break_the_socket(customer_socket, frame):
+    socket, _ = await customer_socket(token=token_for(ANA))
+    await say(socket, "c-1", "Hello")
+
+    await socket.send_json_to(frame)
+    await socket.send_json_to({"type": "ping"})
+
+    assert await receive_until(socket, type="pong")
+
+
+async def test_a_non_ascii_token_is_refused_with_the_bad_token_code(open_socket):
+    socket = await open_socket("/ws/chat/")
+    await socket.send_json_to({"type": "hello", "token": "é.ü"})
+
+    assert await close_code(socket) == consumers.CLOSE_BAD_TOKEN
+
+
+async def test_a_language_that_is_not_a_string_falls_back_to_english(customer_socket):
+    _, welcome = await customer_socket(token=token_for(ANA), language=["el"])
+
+    assert welcome["language"] == "en"

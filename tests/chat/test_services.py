@@ -339,3 +339,48 @@ def test_an_empty_message_is_refused(support_team):
     with pytest.raises(services.ChatError):
         services.message_post(conversation=conversation, sender=Sender.CUSTOMER, body="   ")
     assert not ChatMessage.objects.exists()
+
+
+def test_a_colleague_cannot_transfer_or_close_a_chat_that_is_not_theirs(support_team, sam, noor):
+    conversation, _ = start()
+    services.conversation_accept(conversation=conversation, agent=sam)
+
+    with pytest.raises(services.ChatError, match="Another agent"):
+        services.conversation_transfer(conversation=conversation, actor=noor, agent=noor)
+    with pytest.raises(services.ChatError, match="Another agent"):
+        services.conversation_close(conversation=conversation, actor=noor)
+
+    conversation.refresh_from_db()
+    assert conversation.assignee == sam
+    assert conversation.status == ConversationStatus.ACTIVE
+
+
+def test_an_admin_may_close_any_chat(support_team, sam):
+    from tests.factories import AdminFactory
+
+    conversation, _ = start()
+    services.conversation_accept(conversation=conversation, agent=sam)
+
+    services.conversation_close(conversation=conversation, actor=AdminFactory(username="root"))
+
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.CLOSED
+
+
+def test_transferring_a_chat_to_its_own_team_changes_nothing(support_team, sam):
+    conversation, _ = start()
+    services.conversation_accept(conversation=conversation, agent=sam)
+
+    services.conversation_transfer(conversation=conversation, actor=sam, team=support_team)
+
+    conversation.refresh_from_db()
+    assert conversation.assignee == sam
+
+
+def test_a_card_number_typed_as_a_name_is_masked(support_team):
+    stranger = ChatIdentity(email="x@example.com", name="4242 4242 4242 4242")
+
+    conversation, _ = start(stranger)
+
+    assert "4242 4242 4242 4242" not in conversation.customer.name
+    assert "4242 4242 4242 4242" not in conversation.ticket.subject
