@@ -1,13 +1,16 @@
 """Card numbers (PANs) never reach storage, logs, Redis or email: they are masked on the way in.
 
-A PAN is a Luhn-valid run of 12 to 19 digits, optionally grouped with single spaces or dashes.
+A PAN is a Luhn-valid run of 12 to 19 digits, optionally grouped with spaces, dots, dashes or
+line breaks.
 At most the first 6 and the last 4 digits are kept, as PCI DSS allows.
 """
 
 import re
 
 MASK = "•"
-_RUN = re.compile(r"\d+(?:[ -]\d+)*")  # digit groups joined by single spaces or dashes
+# Digit groups joined by up to three spaces, tabs, dots or dashes ("4242 - 4242", "4242.4242"),
+# or by one line break: how people type a card number, or paste it from a card app.
+_RUN = re.compile(r"\d+(?:(?:[ \t\u00a0.\-\u2013]{1,3}|\r?\n)\d+)*")
 _GROUP = re.compile(r"\d+")
 
 
@@ -56,3 +59,11 @@ def redact_pans(text: str) -> tuple[str, bool]:
         if again == redacted:
             return redacted, redacted != text
         redacted = again
+
+
+_MASKED = re.compile(r"\d{1,6}" + MASK + r"{2,}\d{1,4}")
+
+
+def has_masked_pan(text: str) -> bool:
+    """Whether `text` holds a card number masked already (by the widget, before sending)."""
+    return bool(_MASKED.search(text))

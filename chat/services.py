@@ -32,7 +32,7 @@ from chat.models import (
     Sender,
 )
 from chat.presence import team_available
-from chat.redaction import redact_pans
+from chat.redaction import has_masked_pan, redact_pans
 from payments.models import Customer, Payment
 from tickets.live import announce_on_commit
 from tickets.models import (
@@ -244,6 +244,8 @@ def message_post(
     if not body and attachment is None:
         raise ChatError(ERROR_EMPTY)
     body, masked = redact_pans(body)
+    # The widget masks card numbers before sending: the customer was told all the same.
+    masked = masked or has_masked_pan(body)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         earlier = message_sent_earlier(conversation=locked, sender=sender, client_id=client_id)

@@ -20,8 +20,10 @@
  * It lives in a shadow root: the page's styles do not reach it and its own stay inside. Nothing
  * a customer writes is lost: each message has its own id and is kept (in memory and in
  * localStorage) until the server acknowledges it, and sent again with the same id after a
- * reconnect, so it is stored exactly once. window.PaydeskChat has open(), close() and
- * reconnect() (drop the connection and make a new one, as after a network failure).
+ * reconnect, so it is stored exactly once. A card number in it is masked first, before the
+ * message is shown, kept or sent (the server masks again). window.PaydeskChat has open(),
+ * close(), reconnect() (drop the connection and make a new one, as after a network failure)
+ * and redactPans(text).
  *
  * Plain JavaScript (ES2020), no dependencies. Text from the server or the customer is only ever
  * set with textContent.
@@ -95,6 +97,76 @@
     return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)]
       .join("-");
   }
+
+  // --- Card numbers: masked before a message is shown, stored or sent ----------------------
+  // A copy of static/chat/redaction.js (the rule of chat/redaction.py), kept the same by
+  // tests/browser/test_chat_redaction_js.py: the widget stays one file, and adds nothing to the
+  // page's globals but PaydeskChat.
+
+  // <redact-pans>
+  const MASK = "•";
+  const DIGIT = /^\p{Nd}$/u;
+  // Digit groups joined by up to three spaces, tabs, dots or dashes, or by one line break.
+  const RUN = /\p{Nd}+(?:(?:[ \t\u00a0.\-\u2013]{1,3}|\r?\n)\p{Nd}+)*/gu;
+  const GROUP = /\p{Nd}+/gu;
+
+  function digitValue(digit) {
+    // Unicode assigns decimal digits in runs of ten, zero to nine: count from the run's start.
+    const code = digit.codePointAt(0);
+    let zero = code;
+    while (DIGIT.test(String.fromCodePoint(zero - 1))) zero -= 1;
+    return (code - zero) % 10;
+  }
+
+  function luhnValid(digits) {
+    let total = 0;
+    digits
+      .slice()
+      .reverse()
+      .forEach((digit, index) => {
+        let value = digitValue(digit);
+        if (index % 2 === 1) {
+          value *= 2;
+          if (value > 9) value -= 9;
+        }
+        total += value;
+      });
+    return total % 10 === 0;
+  }
+
+  function redactRun(run) {
+    // A card number starts and ends on a group boundary: "4242 4242 4242 4242 12" keeps "12".
+    const groups = Array.from(run.matchAll(GROUP), (m) => [m.index, m.index + m[0].length]);
+    let out = "";
+    let cursor = 0;
+    let first = 0;
+    while (first < groups.length) {
+      let last = groups.length - 1;
+      for (; last >= first; last -= 1) {
+        const [start, end] = [groups[first][0], groups[last][1]];
+        const digits = Array.from(run.slice(start, end)).filter((char) => DIGIT.test(char));
+        if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) {
+          const kept = digits.slice(0, 6).join("") + MASK.repeat(digits.length - 10);
+          out += run.slice(cursor, start) + kept + digits.slice(-4).join("");
+          cursor = end;
+          break;
+        }
+      }
+      first = last >= first ? last + 1 : first + 1;
+    }
+    return out + run.slice(cursor);
+  }
+
+  function redactPans(text) {
+    // Until stable: the last four digits kept can join the digits after them into a new number.
+    let redacted = String(text);
+    for (;;) {
+      const again = redacted.replace(RUN, redactRun);
+      if (again === redacted) return { text: redacted, masked: redacted !== String(text) };
+      redacted = again;
+    }
+  }
+  // </redact-pans>
 
   // --- State ---------------------------------------------------------------------------------
 
@@ -536,7 +608,8 @@
       if (!chosen) return;
       ui.rateSend.disabled = true;
       ui.rateError.hidden = true;
-      send({ type: "rate", rating: chosen, comment: ui.rateComment.value.trim() });
+      const comment = redactPans(ui.rateComment.value.trim()).text;
+      send({ type: "rate", rating: chosen, comment: comment });
     });
     ui.rated = h("p", { class: "rated", text: t("rated"), hidden: true });
     ui.transcriptButton = h("button", {
@@ -948,18 +1021,22 @@
       client_id: view.clientId,
       body: view.text,
       attachment: view.attachment || null,
+      card_number_masked: view.cardMasked || false,
     }));
     local.set(outboxKey(), waiting.length ? waiting : null);
   }
 
-  function addPending(text, attachment, clientId) {
+  function addPending(text, attachment, clientId, cardMasked) {
+    // `text` is masked already (redactPans): this is where a message is first shown and kept.
     const view = messageView({
       client_id: clientId || newClientId(),
       sender: "customer",
       body: text,
       attachment: attachment,
+      card_number_masked: cardMasked,
     });
     view.text = text;
+    view.cardMasked = Boolean(cardMasked);
     view.element.classList.add("msg-pending");
     state.pending.set(view.clientId, view);
     place(view);
@@ -975,12 +1052,13 @@
   }
 
   function submitMessage() {
-    const text = ui.textarea.value.trim();
-    if (!text) return;
+    const typed = ui.textarea.value.trim();
+    if (!typed) return;
     ui.textarea.value = "";
     autosize();
     typing(false);
-    const view = addPending(text, null);
+    const { text, masked } = redactPans(typed);
+    const view = addPending(text, null, null, masked);
     saveOutbox();
     scrollToEnd();
     sendPending(view);
@@ -989,9 +1067,12 @@
   function restoreOutbox() {
     for (const item of local.get(outboxKey()) || []) {
       if (item && item.client_id && !state.pending.has(item.client_id)) {
-        addPending(item.body || "", item.attachment, item.client_id);
+        // An older version of the widget kept the text as typed: masked now, and kept again.
+        const { text, masked } = redactPans(item.body || "");
+        addPending(text, item.attachment, item.client_id, masked || item.card_number_masked);
       }
     }
+    saveOutbox();
   }
 
   async function upload(file) {
@@ -1217,6 +1298,15 @@
     return true;
   }
 
+  // The highest sequence number with every one below it here. An acknowledgement can arrive
+  // before an agent's earlier message still on its way: resuming after the highest number
+  // heard would skip that one.
+  function unbrokenSeq() {
+    let seq = 0;
+    while (state.bySeq.has(seq + 1)) seq += 1;
+    return seq;
+  }
+
   function hello() {
     const message = { type: "hello", language: state.language };
     if (TOKEN) message.token = TOKEN;
@@ -1224,7 +1314,7 @@
     if (state.conversation) {
       message.conversation = state.conversation.id;
       if (state.conversation.key) message.key = state.conversation.key;
-      message.after = state.maxSeq;
+      message.after = unbrokenSeq();
     }
     return message;
   }
@@ -1366,6 +1456,11 @@
     if (wasOpen === true || (wasOpen === null && OPEN_AT_START)) setOpen(true, false);
     connect();
     window.addEventListener("online", reconnectNow);
+    // The browser knows the network is gone: the socket is dead, even if it has not noticed.
+    // Dropped now, what the customer writes meanwhile waits in the outbox, marked as sending.
+    window.addEventListener("offline", () => {
+      if (link.socket) drop();
+    });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") {
         reconnectNow();
@@ -1381,6 +1476,7 @@
       if (link.socket) drop();
       else reconnectNow();
     },
+    redactPans: redactPans,
   };
 
   const STYLE = `

@@ -7,6 +7,9 @@
 // the tab, it is sent again with the same client id, which the server recognises and does not
 // store twice; a reopened chat asks for what came after the last sequence number it holds.
 //
+// A card number the agent types is masked (static/chat/redaction.js, the rule the server applies
+// too) before the message is shown, kept in a draft or the outbox, or sent.
+//
 // What people wrote is only ever set as text (textContent), never as markup. Texts to show come
 // from #chat-panels' data-text-* attributes (and the statuses' labels from data-status-*),
 // where "{name}" and the like stand for values.
@@ -22,7 +25,8 @@
   var body = document.body;
   var root = document.getElementById("chat-panels");
   var chat = window.paydeskChat;
-  if (!root || !chat) return;
+  var redaction = window.PaydeskRedaction;
+  if (!root || !chat || !redaction) return;
 
   var userId = Number(root.dataset.userId);
   var notice = document.getElementById("chat-notice");
@@ -30,11 +34,12 @@
   var storage = sessionStorageOrNull();
   var panels = new Map(); // conversation id -> panel (see setUp)
   var loading = new Set();
-  var outbox = load("outbox", []); // messages not yet acknowledged, oldest first
+  var outbox = load("outbox", []).map(masked); // messages not yet acknowledged, oldest first
   var sentOn = new Map(); // client id -> the connection it was last sent on
   var connection = 0; // counts the socket's (re)connections
   var lastAction = { panel: null, at: 0 };
   var activeId = null;
+  saveOutbox(); // kept again, masked
 
   // Texts and storage -------------------------------------------------------------------------
 
@@ -86,6 +91,15 @@
 
   function saveOutbox() {
     save("outbox", outbox.length ? outbox : null);
+  }
+
+  function masked(entry) {
+    // An older version of this page kept the text as typed.
+    return Object.assign({}, entry, { body: redaction.redactPans(entry.body || "").text });
+  }
+
+  function saveDraft(panel) {
+    save("draft." + panel.id, redaction.redactPans(panel.textarea.value).text);
   }
 
   function rememberOpen() {
@@ -195,7 +209,7 @@
       panel.fileInput.hidden = true;
       panel.fileInput.nextElementSibling.hidden = true; // its label
     }
-    panel.textarea.value = load("draft." + id, "");
+    panel.textarea.value = redaction.redactPans(load("draft." + id, "")).text;
     showAttachment(panel);
     outbox.forEach(function (entry) {
       if (entry.conversation === id) showPending(panel, entry);
@@ -212,7 +226,16 @@
   }
 
   function follow(panel) {
-    chat.send({ type: "open", conversation: panel.id, after: panel.maxSeq });
+    chat.send({ type: "open", conversation: panel.id, after: unbrokenSeq(panel.items) });
+  }
+
+  // The highest sequence number with every one below it here. An acknowledgement can arrive
+  // before an earlier message of the customer's still on its way: resuming after the highest
+  // number heard would skip that one.
+  function unbrokenSeq(items) {
+    var seq = 0;
+    while (items.has(seq + 1)) seq += 1;
+    return seq;
   }
 
   function dismiss(panel) {
@@ -599,16 +622,19 @@
   }
 
   function submit(panel) {
-    var typedText = panel.textarea.value;
+    var written = redaction.redactPans(panel.textarea.value);
     if (!mayWrite(panel) || panel.uploading) return;
-    if (!typedText.trim() && !panel.attachment) return;
+    if (!written.text.trim() && !panel.attachment) return;
     var entry = {
       conversation: panel.id,
       client_id: newClientId(),
-      body: typedText,
+      body: written.text,
       attachment: panel.attachment,
       failed: null,
     };
+    if (written.masked) {
+      say(text("card-masked", "The card number in your message was masked: a chat never carries card numbers."));
+    }
     outbox.push(entry);
     saveOutbox();
     panel.textarea.value = "";
@@ -681,7 +707,7 @@
       save("attachment." + panel.id, panel.attachment);
       showAttachment(panel);
     }
-    save("draft." + panel.id, panel.textarea.value);
+    saveDraft(panel);
     forgetSent(clientId);
     var item = panel.pending.get(clientId);
     panel.pending.delete(clientId);
@@ -696,7 +722,7 @@
   // Typing and receipts -----------------------------------------------------------------------
 
   function typed(panel) {
-    save("draft." + panel.id, panel.textarea.value);
+    saveDraft(panel);
     if (!panel.textarea.value.trim() || !mayWrite(panel)) {
       stopTyping(panel);
       return;
@@ -876,6 +902,11 @@
     });
   });
   body.addEventListener("htmx:afterSettle", markOpenRows);
+  // The browser knows the network is gone: the socket is dead, even if it has not noticed.
+  // Dropped now, what the agent writes meanwhile waits in the outbox, marked as sending.
+  window.addEventListener("offline", function () {
+    chat.drop();
+  });
   document.addEventListener("visibilitychange", function () {
     panels.forEach(scheduleReceipt);
   });

@@ -145,6 +145,8 @@ def test_the_persian_workspace_reads_right_to_left(desk, new_page):
     html = page.locator("html")
     assert html.get_attribute("lang") == "fa"
     assert html.get_attribute("dir") == "rtl"
+    # A live refresh may be swapping the results in: measure once they are there.
+    page.locator(".queue-table").wait_for()
     views = page.locator("#queue-views").bounding_box()
     table = page.locator(".queue-table").bounding_box()
     assert views["x"] > table["x"]  # the side menu is on the right

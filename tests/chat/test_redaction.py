@@ -1,9 +1,10 @@
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat.redaction import MASK, luhn_valid, redact_pans
+from chat.redaction import MASK, has_masked_pan, luhn_valid, redact_pans
 
 
 def _luhn_complete(prefix: str) -> str:
@@ -72,3 +73,25 @@ def test_digits_next_to_a_masked_number_cannot_form_a_new_card_number():
     assert changed
     assert redact_pans(text) == (text, False)
     assert "8727002749" not in text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "4242  4242  4242  4242",
+        "4242 - 4242 - 4242 - 4242",
+        "4242.4242.4242.4242",
+        "4242\t4242 4242 4242",
+        "4242\n4242\n4242\n4242",
+    ],
+)
+def test_card_numbers_typed_with_other_separators_are_masked(typed):
+    text, masked = redact_pans(f"card: {typed} thanks")
+
+    assert masked
+    assert text == "card: 424242••••••4242 thanks"
+
+
+def test_an_already_masked_card_number_is_recognised():
+    assert has_masked_pan("card 424242••••••4242")
+    assert not has_masked_pan("a list • of • things 42")
