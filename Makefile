@@ -23,7 +23,8 @@ DEMO_CHAT_IDENTITY_SECRET ?= paydesk_demo_chat_identity_only
 EVENT ?= payment_intent.payment_failed
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work
-# offline) and the translation tests run GNU gettext; `make test` installs them when missing.
+# offline; with fonts, emoji included, for its screenshots) and the translation tests run GNU
+# gettext; `make test` installs them when missing.
 CHROMIUM ?= /usr/bin/chromium
 XGETTEXT ?= /usr/bin/xgettext
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -57,8 +58,8 @@ tools: $(CHROMIUM) $(XGETTEXT) ## install what the tests need from Debian (when 
 
 $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser tests (apt-get)…"
-	$(APT_INSTALL) chromium fonts-dejavu-core \
-		|| ($(SUDO) apt-get update && $(APT_INSTALL) chromium fonts-dejavu-core)
+	$(APT_INSTALL) chromium fonts-dejavu-core fonts-noto-color-emoji \
+		|| ($(SUDO) apt-get update && $(APT_INSTALL) chromium fonts-dejavu-core fonts-noto-color-emoji)
 
 $(XGETTEXT):
 	@echo "Installing GNU gettext for the translation tests (apt-get)…"
