@@ -21,4 +21,6 @@ RUN useradd --system --uid 10001 --no-create-home paydesk
 USER paydesk
 
 EXPOSE 8000
-CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
+# Websocket messages uncompressed, as in docker-compose.yml and the Procfile (docs/benchmarks.md).
+CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--ws-per-message-deflate", "false"]

@@ -77,7 +77,7 @@ demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (P
 	@echo "Demo shop with the chat widget: $(URL)/demo/checkout/  (?email=… plays another customer)"
 	@echo "Stop with Ctrl-C."
 	@echo
-	exec $(DEMO) $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT)
+	exec $(DEMO) $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws-per-message-deflate false
 
 demo-webhook: ## sign a sample Stripe event (EVENT=…) and post it to the running demo
 	@body=$$(sed -e "s/evt_000000000000000000000000/evt_demo_$$(date +%s%N)/" \

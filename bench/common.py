@@ -75,3 +75,56 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process (VmRSS) in MiB; NaN once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _stat(pid: int) -> tuple[str, int, list[int]]:
+    """(command, parent pid, [utime, stime, cutime, cstime]) of a process."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text.rsplit(")", 1)[1].split()
+    return comm, int(fields[1]), [int(x) for x in fields[11:15]]
+
+
+def service_cpu_seconds(command: str) -> float:
+    """CPU time of a service by command name (postgres, redis-server), finished children
+    included: a PostgreSQL backend that exits is counted in its postmaster's cutime/cstime."""
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                procs[int(entry.name)] = _stat(int(entry.name))
+    total = 0
+    for comm, ppid, times in procs.values():
+        if comm != command:
+            continue
+        parent_is_same = ppid in procs and procs[ppid][0] == command
+        total += sum(times[:2]) + (0 if parent_is_same else sum(times[2:]))
+    return total / CLK_TCK
+
+
+# The channel layers bench/chat.py compares: Paydesk's production layer (pubsub) and two others.
+# The prefix keeps the bench's channels and groups apart from anything else on the same Redis
+# (pub/sub channels are shared by every database number).
+CHANNEL_LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+    "memory": "channels.layers.InMemoryChannelLayer",
+}
+BENCH_LAYER_PREFIX = "paydesk-bench-chat"
+
+
+def channel_layer_settings(layer: str, redis_url: str) -> dict:
+    """CHANNEL_LAYERS for `layer`, with each layer's own defaults otherwise."""
+    if layer == "memory":
+        return {"default": {"BACKEND": CHANNEL_LAYERS[layer]}}
+    config = {"hosts": [redis_url], "prefix": BENCH_LAYER_PREFIX}
+    return {"default": {"BACKEND": CHANNEL_LAYERS[layer], "CONFIG": config}}

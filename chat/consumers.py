@@ -36,7 +36,7 @@ import time
 from collections import deque
 from typing import Any
 
-from channels.db import database_sync_to_async as _database_sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
@@ -76,13 +76,6 @@ ERROR_TRANSFER = "Transfer to an agent or a team you can see."
 
 RATE_WINDOW_S = 60.0
 FRAMES_PER_MINUTE = 600
-
-
-def database_sync_to_async(function):
-    """`function`, which uses the database, run in the default thread pool. Thread-sensitive,
-    as channels has it, every socket of the process would queue for the one thread all sync code
-    shares, and wait for PostgreSQL one after the other (docs/benchmarks.md, "Chat")."""
-    return _database_sync_to_async(function, thread_sensitive=False)
 
 
 class _ChatConsumer(AsyncJsonWebsocketConsumer):

@@ -569,7 +569,9 @@ def transcript_request(*, conversation: Conversation) -> str:
     conversation every TRANSCRIPT_INTERVAL_S: nobody can make Paydesk mail an address at will."""
     from chat.tasks import send_transcript
 
-    if not cache.add(f"chat:transcript:{conversation.pk}", 1, TRANSCRIPT_INTERVAL_S):
+    # Its creation time too: a database restored or recreated reuses numbers, the cache not.
+    key = f"chat:transcript:{conversation.pk}:{conversation.created_at.timestamp()}"
+    if not cache.add(key, 1, TRANSCRIPT_INTERVAL_S):
         raise ChatError(ERROR_TRANSCRIPT_AGAIN)
     ticket_add_entry(
         ticket=conversation.ticket,

@@ -88,7 +88,13 @@ def send_to_groups(groups: list[str], message: dict) -> None:
             sending = asyncio.run_coroutine_threadsafe(
                 _send_to_groups(layer, groups, message), _notice_loop()
             )
-            sending.result(timeout=SEND_TIMEOUT_S)
+            try:
+                sending.result(timeout=SEND_TIMEOUT_S)
+            except TimeoutError:
+                # A Redis that accepts connections and never answers: stop waiting in the loop
+                # too, or every later notice would pile up behind this one.
+                sending.cancel()
+                raise
     except Exception:
         logger.exception("Could not send %r to %s", message.get("type"), groups)
 

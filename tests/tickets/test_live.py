@@ -6,7 +6,10 @@ authentication are the production ones. The database is transactional: the consu
 from other threads, and a change is announced only when it is really committed.
 """
 
+import asyncio
 import json
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -23,9 +26,9 @@ from django.test import Client
 from websockets.sync.client import connect as websocket_connect
 
 from helpdesk.asgi import application
-from tests.conftest import stripe_event, stripe_headers
+from tests.conftest import stripe_event, stripe_headers, wait_until
 from tests.factories import AgentFactory, TeamFactory, TicketFactory
-from tickets import consumers
+from tickets import consumers, live
 from tickets.consumers import (
     CLOSE_NOT_AGENT,
     CLOSE_NOT_SIGNED_IN,
@@ -431,19 +434,40 @@ async def test_malformed_messages_get_an_error_and_the_socket_stays_usable(
 # A broken channel layer ----------------------------------------------------------------------
 
 
-def test_a_broken_channel_layer_does_not_fail_the_change(settings, agent, ticket, caplog):
-    # Nothing listens on port 1: every send fails to connect, as with Redis down.
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+@pytest.mark.parametrize("redis", ["refuses connections", "never answers"])
+def test_a_broken_channel_layer_does_not_fail_the_change(
+    settings, agent, ticket, caplog, monkeypatch, redis
+):
+    """Redis down (nothing listens on port 1) or hung (a port that accepts connections and never
+    answers): the change is saved, the failed notice is logged, and the sender waits at most
+    SEND_TIMEOUT_S for it, leaving nothing behind in the process's notice loop."""
+    monkeypatch.setattr(live, "SEND_TIMEOUT_S", 0.5)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()
+        port = 1 if redis == "refuses connections" else hung.getsockname()[1]
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+            }
         }
-    }
 
-    entry = ticket_note(ticket=ticket, author=agent, body="Saved all the same")
+        started = time.monotonic()
+        entry = ticket_note(ticket=ticket, author=agent, body="Saved all the same")
+        took = time.monotonic() - started
 
-    assert TimelineEntry.objects.filter(pk=entry.pk).exists()
-    assert "Could not send 'ticket.changed'" in caplog.text
+        assert TimelineEntry.objects.filter(pk=entry.pk).exists()
+        assert "Could not send 'ticket.changed'" in caplog.text
+        assert took < 2
+        wait_until(lambda: _sends_in_flight() == 0, timeout=2)
+
+
+def _sends_in_flight() -> int:
+    async def count() -> int:
+        return len(asyncio.all_tasks()) - 1
+
+    return asyncio.run_coroutine_threadsafe(count(), live._notice_loop()).result(timeout=1)
 
 
 # End to end ----------------------------------------------------------------------------------
