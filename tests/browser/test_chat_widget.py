@@ -387,7 +387,8 @@ def test_an_automatic_answer_then_a_person_with_typing_receipts_and_a_rating(
     answer.get_by_role("button", name="Talk to a person").click()
     conversation_id = agent.receive(type="inbox")["conversation"]
     widget.locator(".msg-system", has_text="We are finding an agent").wait_for()
-    assert not answer.get_by_role("button", name="Talk to a person").is_visible()
+    # The button goes once the conversation's new status arrives (just after that message).
+    answer.get_by_role("button", name="Talk to a person").wait_for(state="hidden")
 
     # The agent opens it and starts typing; the customer sees who is typing.
     agent.send(type="open", conversation=conversation_id, after=0)
