@@ -54,7 +54,8 @@ from chat.models import (
 from chat.payment_status import alternatives, payment_payload
 from tickets.consumers import CLOSE_NOT_AGENT, CLOSE_NOT_SIGNED_IN, _may_use_the_desk
 from tickets.models import Team
-from tickets.selectors import agents_for, ticket_get_for_agent
+from tickets.selectors import agents_for, team_ids_heard_by, ticket_get_for_agent
+from tickets.services import default_team
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ class CustomerChatConsumer(_ChatConsumer):
                 "language": self.language,
                 "payments": [payment_payload(p) for p in services.recent_payments(self.identity)],
                 "alternatives": alternatives(),
-                "agents_online": presence.team_available(services.default_team_for_chat()),
+                "agents_online": presence.team_available(default_team()),
                 "conversation": _conversation_for_customer(self.conversation),
             }
 
@@ -396,13 +397,9 @@ class CustomerChatConsumer(_ChatConsumer):
             conversation, started_key = services.conversation_of_resent_first_message(
                 identity=self.identity, client_id=client_id
             ) or services.conversation_start(identity=self.identity, language=self.language)
-        attachment = None
-        if attachment_id is not None:
-            attachment = Attachment.objects.filter(
-                pk=_int(attachment_id), conversation=conversation, messages__isnull=True
-            ).first()
-            if attachment is None:
-                return ERROR_ATTACHMENT
+        attachment = _unsent_attachment(conversation, attachment_id)
+        if attachment is False:
+            return ERROR_ATTACHMENT
         try:
             message, caused = services.customer_message_receive(
                 conversation=conversation, body=body, client_id=client_id, attachment=attachment
@@ -530,7 +527,7 @@ class AgentChatConsumer(_ChatConsumer):
             await self.close(code=CLOSE_NOT_AGENT if signed_in else CLOSE_NOT_SIGNED_IN)
             return
         self.user = user
-        for team_id in await database_sync_to_async(_inbox_team_ids)(user):
+        for team_id in await database_sync_to_async(team_ids_heard_by)(user):
             await self._join(live.inbox_group(team_id))
         await database_sync_to_async(presence.connection_open)(
             user=user, channel_name=self.channel_name
@@ -623,13 +620,9 @@ class AgentChatConsumer(_ChatConsumer):
                 services.conversation_accept(conversation=conversation, agent=self.user)
             except services.ChatError as error:
                 return str(error)
-        attachment = None
-        if attachment_id is not None:
-            attachment = Attachment.objects.filter(
-                pk=_int(attachment_id), conversation=conversation, messages__isnull=True
-            ).first()
-            if attachment is None:
-                return ERROR_ATTACHMENT
+        attachment = _unsent_attachment(conversation, attachment_id)
+        if attachment is False:
+            return ERROR_ATTACHMENT
         try:
             return services.message_post(
                 conversation=conversation,
@@ -717,9 +710,15 @@ class AgentChatConsumer(_ChatConsumer):
         await self.send_json({"type": "inbox", "conversation": event["conversation"]})
 
 
-def _inbox_team_ids(user: Any) -> list[int]:
-    teams = Team.objects.all() if user.is_staff else user.teams.all()
-    return list(teams.values_list("pk", flat=True))
+def _unsent_attachment(conversation: Conversation, attachment_id: object):
+    """The conversation's attachment a message may carry (None when it carries none), or False
+    when the id names no attachment of this conversation still waiting for its message."""
+    if attachment_id is None:
+        return None
+    attachment = Attachment.objects.filter(
+        pk=_int(attachment_id), conversation=conversation, messages__isnull=True
+    ).first()
+    return attachment if attachment is not None else False
 
 
 def _conversation_for_agent(user: Any, conversation_id: object) -> Conversation | None:

@@ -30,14 +30,14 @@ def connection_close(*, channel_name: str) -> None:
     AgentConnection.objects.filter(channel_name=channel_name).delete()
 
 
-def _live_connections():
+def live_connections():
     cutoff = timezone.now() - timedelta(seconds=CONNECTION_TTL_S)
     return AgentConnection.objects.filter(seen_at__gte=cutoff)
 
 
 def agent_status(user: AbstractBaseUser) -> str:
     """What the agent appears as: their chosen status while a tab is connected, else offline."""
-    if not _live_connections().filter(user=user).exists():
+    if not live_connections().filter(user=user).exists():
         return AgentStatus.OFFLINE
     presence = AgentPresence.objects.filter(user=user).first()
     return presence.status if presence else AgentStatus.ONLINE
@@ -54,7 +54,7 @@ def online_agents(team: Team):
     chose_away = AgentPresence.objects.filter(
         user=OuterRef("pk"), status__in=(AgentStatus.AWAY, AgentStatus.OFFLINE)
     )
-    connected = _live_connections().filter(user=OuterRef("pk"))
+    connected = live_connections().filter(user=OuterRef("pk"))
     members = get_user_model().objects.filter(is_active=True, teams=team)
     return members.filter(Exists(connected)).exclude(Exists(chose_away))
 

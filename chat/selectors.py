@@ -34,9 +34,9 @@ from chat.models import (
     ConversationStatus,
     Sender,
 )
-from chat.presence import _live_connections
+from chat.presence import live_connections
 from tickets.models import Team
-from tickets.selectors import _tickets_visible_to, agents_for
+from tickets.selectors import agents_for, tickets_visible_to
 
 INBOX_LIMIT = 100
 
@@ -49,7 +49,7 @@ class InboxTab(TextChoices):
 
 def conversations_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conversation]:
     """Every conversation on a ticket `user` may see: their teams' for agents, all for staff."""
-    return Conversation.objects.filter(ticket__in=_tickets_visible_to(user).values("pk"))
+    return Conversation.objects.filter(ticket__in=tickets_visible_to(user).values("pk"))
 
 
 def conversation_get_for_agent(
@@ -138,7 +138,7 @@ def agents_with_status(
 ) -> QuerySet:
     """The agents `user` may hand a chat to (tickets.selectors.agents_for), each with
     `chat_status`: what they chose while a tab of theirs is connected, else offline."""
-    connected = Exists(_live_connections().filter(user=OuterRef("pk")))
+    connected = Exists(live_connections().filter(user=OuterRef("pk")))
     chosen = Subquery(AgentPresence.objects.filter(user=OuterRef("pk")).values("status")[:1])
     return agents_for(user=user, team=team).annotate(
         chat_status=Case(

@@ -47,7 +47,6 @@ from tickets.models import (
 )
 from tickets.services import (
     AssignmentError,
-    default_team,
     ticket_add_entry,
     ticket_create,
     ticket_find_open_for_payment,
@@ -557,11 +556,6 @@ def messages_after(*, conversation: Conversation, seq: int, limit: int = 500) ->
         .select_related("author", "attachment", "article")
         .order_by("seq")[:limit]
     )
-
-
-def default_team_for_chat() -> Team:
-    """The team whose inbox a new conversation goes to (its ticket's team, normally this)."""
-    return default_team()
 
 
 def transcript_request(*, conversation: Conversation) -> str:

@@ -49,9 +49,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.selectors import two_factor_setup_required
 from tickets.live import team_group, ticket_group
-from tickets.models import EntryKind, Team
+from tickets.models import EntryKind
 from tickets.permissions import is_agent
-from tickets.selectors import ticket_get_for_agent
+from tickets.selectors import team_ids_heard_by, ticket_get_for_agent
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_AGENT if signed_in else CLOSE_NOT_SIGNED_IN)
             return
         self.user = user
-        team_ids = await database_sync_to_async(_team_ids_heard_by)(user)
+        team_ids = await database_sync_to_async(team_ids_heard_by)(user)
         self.team_groups = [team_group(team_id) for team_id in team_ids]
         for group in self.team_groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -292,12 +292,6 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             user=self.user, pk=ticket_id, details=False
         )
         return ticket is not None
-
-
-def _team_ids_heard_by(user: Any) -> list[int]:
-    """Admins see every ticket, so they hear of every team's; an agent, of their own teams'."""
-    teams = Team.objects.all() if user.is_staff else user.teams.all()
-    return list(teams.values_list("pk", flat=True))
 
 
 def _may_use_the_desk(user) -> bool:

@@ -68,7 +68,13 @@ _PRIORITY_RANK = Case(
 )
 
 
-def _tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]:
+def team_ids_heard_by(user: AbstractBaseUser) -> list[int]:
+    """The teams whose live changes reach a user: every team for admins, their own for agents."""
+    teams = Team.objects.all() if user.is_staff else user.teams.all()
+    return list(teams.values_list("pk", flat=True))
+
+
+def tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]:
     """Staff see every ticket; any other agent sees the tickets of their teams."""
     if not (user.is_authenticated and user.is_active):
         return Ticket.objects.none()
@@ -94,7 +100,7 @@ def ticket_list(
     its size.
     """
     filters = filters or {}
-    tickets = _tickets_visible_to(user)
+    tickets = tickets_visible_to(user)
     view = filters.get("view")
     if view:
         tickets = tickets.filter(_queue_view_condition(QueueView(view), user))
@@ -146,7 +152,7 @@ def queue_view_counts(*, user: AbstractBaseUser | AnonymousUser) -> dict[str, in
     # thousand rows through two indexes instead of every ticket the user may see.
     in_some_view = views[QueueView.OPEN] | views[QueueView.SOLVED]
     return (
-        _tickets_visible_to(user)
+        tickets_visible_to(user)
         .filter(in_some_view)
         .aggregate(
             **{view.value: Count("pk", filter=condition) for view, condition in views.items()}
@@ -203,7 +209,7 @@ def customer_summary(
     """The side panel's customer: their other tickets `user` may see (newest 10) and lifetime
     payments, summed per currency."""
     other_tickets = list(
-        _tickets_visible_to(user)
+        tickets_visible_to(user)
         .filter(customer=customer)
         .exclude(pk=excluding.pk)
         .order_by("-created_at")
@@ -240,7 +246,7 @@ def ticket_get_for_agent(
 
     Callers answer both cases with a 404, so a ticket's existence never leaks to outsiders.
     """
-    tickets = _tickets_visible_to(user)
+    tickets = tickets_visible_to(user)
     if details:
         tickets = _with_details(tickets)
     return tickets.filter(pk=pk).first()
