@@ -902,11 +902,6 @@
     });
   });
   body.addEventListener("htmx:afterSettle", markOpenRows);
-  // The browser knows the network is gone: the socket is dead, even if it has not noticed.
-  // Dropped now, what the agent writes meanwhile waits in the outbox, marked as sending.
-  window.addEventListener("offline", function () {
-    chat.drop();
-  });
   document.addEventListener("visibilitychange", function () {
     panels.forEach(scheduleReceipt);
   });

@@ -10,9 +10,6 @@
 (function () {
   "use strict";
 
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
-  var PING_EVERY_MS = 25000;
   // Not signed in, or not an agent: retrying will not help.
   var REFUSED_CODES = [4401, 4403];
 
@@ -22,12 +19,7 @@
   var box = document.getElementById("chat-presence");
   var select = document.getElementById("chat-status");
 
-  var socket = null;
-  var attempts = 0;
-  var retryTimer = null;
-  var pingTimer = null;
-  var heardSincePing = true;
-  var stopped = false;
+  var link = null;
   var state = "offline";
   var status = null;
   var hasConnected = false;
@@ -50,47 +42,6 @@
     if (select && select.value !== next) select.value = next;
   }
 
-  function url() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + window.location.host + path;
-  }
-
-  function connect() {
-    retryTimer = null;
-    if (stopped || socket) return;
-    setState("connecting");
-    var ws;
-    try {
-      ws = new WebSocket(url());
-    } catch (error) {
-      scheduleRetry();
-      return;
-    }
-    socket = ws;
-    ws.onopen = function () {
-      if (ws !== socket) return;
-      attempts = 0;
-      startPing();
-      // "online" once the server said hello: it may still refuse us with a close code.
-    };
-    ws.onmessage = function (event) {
-      if (ws !== socket) return;
-      heardSincePing = true;
-      var message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (error) {
-        return;
-      }
-      if (message && typeof message === "object" && typeof message.type === "string") {
-        handle(message);
-      }
-    };
-    ws.onclose = function (event) {
-      if (ws === socket) closed(event.code);
-    };
-  }
-
   function handle(message) {
     if (message.type === "hello") {
       if (box) box.hidden = false;
@@ -108,59 +59,14 @@
     emit("paydesk:chat", message);
   }
 
-  function closed(code) {
-    socket = null;
-    stopPing();
+  function closed(refused) {
     setState("offline");
-    emit("paydesk:chat-disconnected", { code: code });
-    if (REFUSED_CODES.indexOf(code) !== -1) {
-      if (box) box.hidden = true;
-      return;
-    }
-    if (!stopped) scheduleRetry();
-  }
-
-  function scheduleRetry() {
-    clearTimeout(retryTimer);
-    var ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempts));
-    attempts += 1;
-    retryTimer = setTimeout(connect, ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  function drop() {
-    var ws = socket;
-    if (!ws) return;
-    socket = null;
-    try {
-      ws.close();
-    } catch (error) {
-      // Dropped either way.
-    }
-    closed(1006);
-  }
-
-  function startPing() {
-    stopPing();
-    heardSincePing = true;
-    pingTimer = setInterval(function () {
-      if (!heardSincePing) {
-        drop();
-        return;
-      }
-      heardSincePing = false;
-      send({ type: "ping" });
-    }, PING_EVERY_MS);
-  }
-
-  function stopPing() {
-    clearInterval(pingTimer);
-    pingTimer = null;
+    emit("paydesk:chat-disconnected", { refused: refused });
+    if (refused && box) box.hidden = true;
   }
 
   function send(message) {
-    if (state !== "online" || !socket || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(JSON.stringify(message));
-    return true;
+    return state === "online" && link.send(message);
   }
 
   function emit(name, detail) {
@@ -173,31 +79,6 @@
     });
   }
 
-  window.addEventListener("online", function () {
-    if (retryTimer !== null) {
-      clearTimeout(retryTimer);
-      attempts = 0;
-      connect();
-    }
-  });
-  window.addEventListener("pagehide", function () {
-    // The last tab to go takes the agent offline at once, not when the server notices.
-    stopped = true;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    var ws = socket;
-    socket = null;
-    stopPing();
-    setState("offline");
-    if (ws) ws.close(1000);
-  });
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) {
-      stopped = false;
-      connect();
-    }
-  });
-
   window.paydeskChat = {
     // Sends a message when connected; false when it could not be sent now.
     send: send,
@@ -207,8 +88,25 @@
     status: function () {
       return status;
     },
-    drop: drop,
+    drop: function () {
+      link.drop();
+    },
   };
 
-  connect();
+  link = window.paydeskSocket(
+    path,
+    {
+      connecting: function () {
+        setState("connecting");
+      },
+      // "online" once the server said hello: it may still refuse us with a close code.
+      message: handle,
+      closed: closed,
+      hidden: function () {
+        // The last tab to go takes the agent offline at once, not when the server notices.
+        setState("offline");
+      },
+    },
+    { refusedCodes: REFUSED_CODES }
+  );
 })();

@@ -9,11 +9,6 @@
 (function () {
   "use strict";
 
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
-  // A ping that has had no answer by the next one means the connection died without the
-  // browser noticing (a laptop waking up, a proxy dropping it): reconnect.
-  var PING_EVERY_MS = 25000;
   // The server closes with these when the session is not an agent's: retrying will not help.
   var REFUSED_CODES = [4401, 4403];
   var REPLY_FIELD = 'form[data-activity="reply"] textarea';
@@ -26,13 +21,8 @@
   var statusBox = document.getElementById("live-status");
   var viewersBox = document.getElementById("ticket-viewers");
 
-  var socket = null;
-  var attempts = 0;
+  var link = null;
   var hasConnected = false;
-  var retryTimer = null;
-  var pingTimer = null;
-  var heardSincePing = true;
-  var stopped = false;
   var state = "offline";
   var activity = "viewing";
   var viewers = [];
@@ -51,109 +41,32 @@
     statusBox.title = title;
   }
 
-  function url() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + window.location.host + path;
-  }
-
-  function connect() {
-    retryTimer = null;
-    if (stopped || socket) return;
-    setState("connecting", text(statusBox, "connecting", "Connecting for live updates…"));
-    var ws;
-    try {
-      ws = new WebSocket(url());
-    } catch (error) {
-      scheduleRetry();
-      return;
+  function opened() {
+    setState("online", text(statusBox, "online", "Live updates are on"));
+    if (ticketId !== null) {
+      send({ type: "watch", ticket: ticketId });
+      if (activity === "replying") send({ type: "activity", state: activity });
     }
-    socket = ws;
-    ws.onopen = function () {
-      if (ws !== socket) return;
-      attempts = 0;
-      setState("online", text(statusBox, "online", "Live updates are on"));
-      if (ticketId !== null) {
-        send({ type: "watch", ticket: ticketId });
-        if (activity === "replying") send({ type: "activity", state: activity });
-      }
-      startPing();
-      if (hasConnected) {
-        // Whatever changed while the connection was down was not heard: refresh once.
-        var detail = { type: "reconnected", ticket: ticketId, change: "reconnected" };
-        emit("paydesk:queue-changed", detail);
-        emit("paydesk:ticket-changed", detail);
-      }
-      hasConnected = true;
-    };
-    ws.onmessage = function (event) {
-      if (ws !== socket) return;
-      heardSincePing = true;
-      var message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (error) {
-        return;
-      }
-      if (message && typeof message === "object") handle(message);
-    };
-    ws.onclose = function (event) {
-      if (ws === socket) closed(event.code);
-    };
+    if (hasConnected) {
+      // Whatever changed while the connection was down was not heard: refresh once.
+      var detail = { type: "reconnected", ticket: ticketId, change: "reconnected" };
+      emit("paydesk:queue-changed", detail);
+      emit("paydesk:ticket-changed", detail);
+    }
+    hasConnected = true;
   }
 
-  function closed(code) {
-    socket = null;
-    stopPing();
+  function closed(refused) {
     showViewers([]);
-    if (REFUSED_CODES.indexOf(code) !== -1) {
+    if (refused) {
       setState("offline", text(statusBox, "refused", "Live updates are off: sign in as an agent"));
-      return;
+    } else {
+      setState("offline", text(statusBox, "offline", "Live updates are off; reconnecting…"));
     }
-    setState("offline", text(statusBox, "offline", "Live updates are off; reconnecting…"));
-    if (!stopped) scheduleRetry();
-  }
-
-  function scheduleRetry() {
-    clearTimeout(retryTimer);
-    var ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempts));
-    attempts += 1;
-    // Anywhere in the upper half: the pages a server restart dropped do not return in step.
-    retryTimer = setTimeout(connect, ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  function drop() {
-    // Give up on the current socket at once (its late events are ignored) and reconnect.
-    var ws = socket;
-    if (!ws) return;
-    socket = null;
-    try {
-      ws.close();
-    } catch (error) {
-      // Closing a socket that is still opening may throw in old browsers; it is dropped anyway.
-    }
-    closed(1006);
-  }
-
-  function startPing() {
-    stopPing();
-    heardSincePing = true;
-    pingTimer = setInterval(function () {
-      if (!heardSincePing) {
-        drop();
-        return;
-      }
-      heardSincePing = false;
-      send({ type: "ping" });
-    }, PING_EVERY_MS);
-  }
-
-  function stopPing() {
-    clearInterval(pingTimer);
-    pingTimer = null;
   }
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    return link !== null && link.send(message);
   }
 
   function emit(name, detail) {
@@ -243,32 +156,6 @@
     }
   });
 
-  // Page lifecycle ----------------------------------------------------------------------------
-
-  window.addEventListener("online", function () {
-    if (retryTimer !== null) {
-      clearTimeout(retryTimer);
-      attempts = 0;
-      connect();
-    }
-  });
-  window.addEventListener("pagehide", function () {
-    // Leave at once (the others see the viewer go), and let the page into the back/forward cache.
-    stopped = true;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    var ws = socket;
-    socket = null;
-    stopPing();
-    if (ws) ws.close(1000);
-  });
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) {
-      stopped = false;
-      connect();
-    }
-  });
-
   // For browser tests: read the state, and drop the connection as a network failure would.
   window.paydeskLive = {
     state: function () {
@@ -277,8 +164,21 @@
     viewers: function () {
       return viewers.slice();
     },
-    drop: drop,
+    drop: function () {
+      link.drop();
+    },
   };
 
-  connect();
+  link = window.paydeskSocket(
+    path,
+    {
+      connecting: function () {
+        setState("connecting", text(statusBox, "connecting", "Connecting for live updates…"));
+      },
+      opened: opened,
+      message: handle,
+      closed: closed,
+    },
+    { refusedCodes: REFUSED_CODES }
+  );
 })();
