@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from payments import rules
 from payments.models import (
@@ -95,9 +95,13 @@ def broker_backoff_reset() -> None:
 
 
 def webhook_event_process(*, event_pk: int) -> EventOutcome:
-    """Apply one stored event. Safe to call any number of times, in any order, concurrently."""
+    """Apply one stored event. Safe to call any number of times, in any order, concurrently.
+
+    In English whatever language the delivering request spoke: what it writes on timelines is
+    stored once and read in every agent's language (in-process, a browser's request can carry
+    the delivery, as the demo checkout's does)."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), translation.override("en"):
             # The event row lock makes a concurrent second processing of the same event wait,
             # then see it processed and do nothing.
             event = WebhookEvent.objects.select_for_update().get(pk=event_pk)

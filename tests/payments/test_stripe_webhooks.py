@@ -19,7 +19,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.views import ERROR_STORE
-from tests.conftest import PAYLOADS, stripe_event, stripe_object_event
+from tests.conftest import PAYLOADS, stripe_event, stripe_headers, stripe_object_event
 from tickets.models import EntryKind, Priority, Reason, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -276,8 +276,6 @@ def test_a_forged_signature_is_refused_and_nothing_is_stored(client):
     body = _raw("payment_intent.payment_failed")
     forged = stripe_event("payment_intent.payment_failed", event_id="evt_x")  # signed body differs
 
-    from tests.conftest import stripe_headers
-
     response = client.post(
         "/webhooks/stripe/",
         data=body,
@@ -360,3 +358,22 @@ def test_when_the_database_cannot_store_the_event_the_answer_is_503(post_stripe,
 
     assert response.status_code == 503
     assert response.json() == {"error": ERROR_STORE}
+
+
+def test_a_delivery_in_another_language_still_writes_english_on_the_timeline(
+    client, django_capture_on_commit_callbacks
+):
+    event = stripe_event("payment_intent.payment_failed", event_id="evt_el", created=1_000)
+    body = json.dumps(event).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/webhooks/stripe/",
+            data=body,
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE="el",
+            **stripe_headers(body),
+        )
+
+    entry = Ticket.objects.get().timeline.get(kind=EntryKind.PAYMENT_EVENT)
+    assert entry.body.startswith("Payment failed:")
+    assert "κάρτα" not in entry.body
