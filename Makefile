@@ -34,7 +34,9 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER
 DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET) \
 	PAYPAL_WEBHOOK_ID=$(DEMO_PAYPAL_WEBHOOK_ID) \
-	DEMO_CHECKOUT=1 CHAT_IDENTITY_SECRET=$(DEMO_CHAT_IDENTITY_SECRET)
+	DEMO_CHECKOUT=1 CHAT_IDENTITY_SECRET=$(DEMO_CHAT_IDENTITY_SECRET) \
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=sent-mail \
+	SITE_URL=$(URL) CUSTOMER_RETURN_URL=$(URL)/demo/checkout/
 SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
 URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
 
@@ -75,8 +77,12 @@ demo: install ## migrate, load the demo data, serve on http://127.0.0.1:8000/ (P
 	@echo "  send a signed sample from another terminal: make demo-webhook [EVENT=charge.failed]"
 	@echo "PayPal webhooks: POST $(URL)/webhooks/paypal/  webhook id $(DEMO_PAYPAL_WEBHOOK_ID)"
 	@echo "Demo shop with the chat widget: $(URL)/demo/checkout/  (?email=… plays another customer)"
+	@echo "Emails (to customers, agents, admins) are written to sent-mail/; beat runs SLA and deadline reminders."
 	@echo "Stop with Ctrl-C."
 	@echo
+# Beat runs the periodic work (SLA reminders, dispute deadlines, the digest, sweeps); with Celery
+# eager it runs each task itself, on the same SQLite file. Ctrl-C stops it with the server.
+	$(DEMO) $(BIN)/celery -A helpdesk beat --loglevel WARNING --pidfile= &
 	exec $(DEMO) $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws-per-message-deflate false
 
 demo-webhook: ## sign a sample Stripe event (EVENT=…) and post it to the running demo
@@ -111,7 +117,7 @@ stack: install ## production shape without Docker: 2 web processes (8001, 8002),
 	exec $(SERVICES) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -e /dev/null
 
 clean: ## remove generated files and the demo database (keeps .venv)
-	rm -rf staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts sent-mail
 	rm -f db.sqlite3 db.sqlite3-shm db.sqlite3-wal
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 

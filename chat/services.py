@@ -561,17 +561,17 @@ def messages_after(*, conversation: Conversation, seq: int, limit: int = 500) ->
 def transcript_request(*, conversation: Conversation) -> str:
     """Email the customer the conversation so far, after commit; returns the address. Once per
     conversation every TRANSCRIPT_INTERVAL_S: nobody can make Paydesk mail an address at will."""
-    from chat.tasks import send_transcript
+    from notifications.receivers import transcript_requested
 
     # Its creation time too: a database restored or recreated reuses numbers, the cache not.
     key = f"chat:transcript:{conversation.pk}:{conversation.created_at.timestamp()}"
     if not cache.add(key, 1, TRANSCRIPT_INTERVAL_S):
         raise ChatError(ERROR_TRANSCRIPT_AGAIN)
-    ticket_add_entry(
+    entry = ticket_add_entry(
         ticket=conversation.ticket,
         kind=EntryKind.CHAT_EVENT,
         body="Customer asked for the transcript by email.",
         data={"conversation": conversation.pk},
     )
-    transaction.on_commit(lambda: send_transcript.delay(conversation.pk))
+    transcript_requested(conversation=conversation, entry=entry)
     return Customer.objects.get(pk=conversation.customer_id).email

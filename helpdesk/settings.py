@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "payments",
     "tickets",
     "chat",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.context_processors.notifications",
             ],
         },
     },
@@ -146,15 +148,20 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # A webhook must be answered even when the broker is down: publish once, fail fast, and let the
 # periodic sweep pick the stored event up later.
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+# A task a worker took and never acknowledged (it was killed) goes to another worker after this.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600),
+    "socket_connect_timeout": 2,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "sweep-unprocessed-webhook-events": {
-        "task": "payments.tasks.sweep_webhook_events",
-        "schedule": env.int("WEBHOOK_SWEEP_INTERVAL_S", default=60),
-    },
-}
+# Beat's schedules live in the database, where admins change them (admin › Periodic tasks);
+# notifications/schedules.py creates the missing ones after `migrate` with these intervals.
+WEBHOOK_SWEEP_INTERVAL_S = env.int("WEBHOOK_SWEEP_INTERVAL_S", default=60)
+NOTIFICATION_SWEEP_INTERVAL_S = env.int("NOTIFICATION_SWEEP_INTERVAL_S", default=60)
+SLA_SCAN_INTERVAL_S = env.int("SLA_SCAN_INTERVAL_S", default=30)
+DISPUTE_SCAN_INTERVAL_S = env.int("DISPUTE_SCAN_INTERVAL_S", default=300)
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
 
 # Auth, i18n, static --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -230,7 +237,27 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paydesk <support@localhost>")
+
+# Notifications -------------------------------------------------------------------------------
+# Where Paydesk is reached from outside: links in emails start with it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+SITE_NAME = env.str("SITE_NAME", default="Paydesk")
+# Where a customer whose payment failed can try again (the merchant's checkout); blank: no link.
+CUSTOMER_RETURN_URL = env.str("CUSTOMER_RETURN_URL", default="")
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BASE_S = env.int("NOTIFICATION_RETRY_BASE_S", default=30)
+# A worker sending a notification holds it this long; after that it counts as dead and another
+# may send.
+NOTIFICATION_SEND_LEASE_S = env.int("NOTIFICATION_SEND_LEASE_S", default=120)
+NOTIFICATION_SWEEP_AFTER_S = env.int("NOTIFICATION_SWEEP_AFTER_S", default=120)
+# A breach older than this when first seen is not announced (a database restored from backup
+# must not page everyone for every old ticket).
+SLA_BREACH_NOTICE_HOURS = env.int("SLA_BREACH_NOTICE_HOURS", default=24)
+CSAT_LINK_MAX_AGE_DAYS = env.int("CSAT_LINK_MAX_AGE_DAYS", default=30)
 
 # REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

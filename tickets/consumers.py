@@ -13,6 +13,8 @@ Server → client:
     {"type": "presence", "ticket": <id>, "viewers": [{"id", "name", "state"}, …]}
         who has the watched ticket open, the agent included, one entry per person ("replying"
         wins over "viewing" when they have it open twice); sent whenever that list changes
+    {"type": "notification", "unread": <count>, "notification": <id> | null}
+        a notification for the agent arrived (or some were read): the bell's unread count
     {"type": "error", "message": <one of the ERROR_ constants>}
 A refused connection is accepted and closed at once with CLOSE_NOT_SIGNED_IN or CLOSE_NOT_AGENT,
 so the page can tell a refusal (stop retrying) from a network failure (retry).
@@ -48,7 +50,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.selectors import two_factor_setup_required
-from tickets.live import team_group, ticket_group
+from tickets.live import team_group, ticket_group, user_group
 from tickets.models import EntryKind
 from tickets.permissions import is_agent
 from tickets.selectors import team_ids_heard_by, ticket_get_for_agent
@@ -106,7 +108,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         team_ids = await database_sync_to_async(team_ids_heard_by)(user)
-        self.team_groups = [team_group(team_id) for team_id in team_ids]
+        self.team_groups = [team_group(team_id) for team_id in team_ids] + [user_group(user.pk)]
         for group in self.team_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         # Accepted only once in the groups: a page that sees the socket open misses no change.
@@ -203,6 +205,16 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             and not await self._may_see(ticket_id)
         ):
             await self._unwatch({})
+
+    async def notification_notice(self, event: dict[str, Any]) -> None:
+        """A notification for this agent (notifications/channels.py): the bell's new count."""
+        await self.send_json(
+            {
+                "type": "notification",
+                "unread": event["unread"],
+                "notification": event["notification"],
+            }
+        )
 
     async def presence_announce(self, event: dict[str, Any]) -> None:
         if event["ticket"] != self.watched:

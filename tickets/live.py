@@ -39,6 +39,11 @@ def ticket_group(ticket_id: int) -> str:
     return f"desk.ticket.{ticket_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every workspace tab of one agent: their own notifications."""
+    return f"desk.user.{user_id}"
+
+
 def ticket_changed(*, ticket_id: int, team_ids: tuple[int, ...], change: str) -> None:
     """Announce on commit that ticket `ticket_id` changed. `change` is the kind of the timeline
     entry that recorded it ("ticket_created", "status_change", …), or "handed_off" for the team

@@ -85,9 +85,23 @@
       }
     } else if (message.type === "watching") {
       if (message.ticket !== ticketId) showViewers([]);
+    } else if (message.type === "notification") {
+      showUnread(message.unread);
+      if (message.notification) emit("paydesk:notification", message);
     } else if (message.type === "error") {
       if (window.console) window.console.warn("Live updates:", message.message);
     }
+  }
+
+  // Notifications -----------------------------------------------------------------------------
+
+  function showUnread(count) {
+    var badge = document.getElementById("notification-count");
+    var bell = document.getElementById("notification-bell");
+    if (!badge || !bell || typeof count !== "number") return;
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
+    bell.setAttribute("aria-label", (bell.dataset.label || "Notifications") + " (" + count + ")");
   }
 
   // Presence ----------------------------------------------------------------------------------
