@@ -201,7 +201,7 @@ def _claim(notification_pk: int) -> Notification | Delivery:
     lease = timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_S)
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("user", "customer", "ticket")
             .filter(pk=notification_pk)
             .first()
