@@ -1,4 +1,4 @@
-"""Two workers at once, on the real PostgreSQL: the row's key and claim keep a notification single."""
+"""Two workers at once, on the real PostgreSQL: the key and the claim keep a notification single."""
 
 import threading
 import time
