@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template import Template, TemplateSyntaxError
+from django.template import Context, Template
 from django.utils import translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from notifications.emails import customer_text
@@ -68,11 +68,18 @@ class CustomerEmailTextForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("subject", "body"):
-            try:
-                Template(cleaned.get(name) or "")
-            except TemplateSyntaxError as error:
-                self.add_error(name, _("This text does not render: %(error)s") % {"error": error})
+        language = cleaned.get("language") or settings.LANGUAGE_CODE
+        with translation.override(language):
+            context = Context(sample_customer_context(self.instance.email.kind), autoescape=False)
+            for name in ("subject", "body"):
+                # Rendered, not only compiled: a missing include or URL fails only then, and
+                # would fail every email sent with this text.
+                try:
+                    Template(cleaned.get(name) or "").render(context)
+                except Exception as error:
+                    self.add_error(
+                        name, _("This text does not render: %(error)s") % {"error": error}
+                    )
         return cleaned
 
 
@@ -111,7 +118,8 @@ class CustomerEmailAdmin(admin.ModelAdmin):
                 except Exception as error:  # an admin's text that does not render
                     subject, body = "", f"{error}"
             direction = "rtl" if translation.get_language_info(code)["bidi"] else "ltr"
-            parts.append((name, code, direction, " ".join(subject.split()), body))
+            # A rendered template comes back marked safe: escape it, it is text.
+            parts.append((name, code, direction, " ".join(subject.split()), escape(body)))
         placeholders = ", ".join(f"{{{{ {key} }}}}" for key in sample_customer_context(obj.kind))
         return format_html(
             "{}<p>{}: <code>{}</code></p>",

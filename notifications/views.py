@@ -71,9 +71,11 @@ def preferences(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, _("Your notification settings have been saved."))
             return redirect("notifications:preferences")
+        status = 400
     else:
         form = PreferencesForm(initial={"email_kinds": agent_email_kinds(request.user)})
-    return render(request, "notifications/preferences.html", {"form": form})
+        status = 200
+    return render(request, "notifications/preferences.html", {"form": form}, status=status)
 
 
 @csrf_exempt  # mail clients post here by themselves (RFC 8058 one-click unsubscribe)

@@ -6,6 +6,8 @@ Client → server (JSON objects):
     {"type": "unwatch"}                   leave it
     {"type": "activity", "state": "viewing" | "replying"}   on the watched ticket
     {"type": "ping"}                      answered with {"type": "pong"}
+    {"type": "unread"}                    answered with a "notification" message: the bell's
+                                          count, for a page that may have missed notices
 Server → client:
     {"type": "ticket.changed", "ticket": <id>, "change": <entry kind or "handed_off">}
         for every ticket of the agent's teams (every ticket for admins) and the watched one
@@ -50,6 +52,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.selectors import two_factor_setup_required
+from notifications.services import unread_count
 from tickets.live import team_group, ticket_group, user_group
 from tickets.models import EntryKind
 from tickets.permissions import is_agent
@@ -140,6 +143,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             "unwatch": self._unwatch,
             "activity": self._activity,
             "ping": self._ping,
+            "unread": self._unread,
         }.get(kind)
         if handler is None:
             await self._error(ERROR_UNKNOWN_TYPE)
@@ -184,6 +188,10 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def _ping(self, content: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
+
+    async def _unread(self, content: dict[str, Any]) -> None:
+        unread = await database_sync_to_async(unread_count)(self.user)
+        await self.send_json({"type": "notification", "unread": unread, "notification": None})
 
     async def _error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})

@@ -43,6 +43,9 @@
 
   function opened() {
     setState("online", text(statusBox, "online", "Live updates are on"));
+    // Notices that came while the socket was down, or while this page sat in the back/forward
+    // cache, were not heard: ask for the bell's count.
+    send({ type: "unread" });
     if (ticketId !== null) {
       send({ type: "watch", ticket: ticketId });
       if (activity === "replying") send({ type: "activity", state: activity });
