@@ -3,8 +3,8 @@
 | signal                           | tickets                                                      |
 |----------------------------------|--------------------------------------------------------------|
 | payment failed                   | open a payment_failed ticket (normal); repeats append to it  |
-| dispute opened                   | open an urgent dispute ticket, due at the evidence deadline  |
-|                                  | minus DISPUTE_DUE_MARGIN_HOURS                               |
+| dispute opened                   | open an urgent dispute ticket, to be solved by the evidence  |
+|                                  | deadline minus DISPUTE_DUE_MARGIN_HOURS                      |
 | dispute updated / closed         | append to the dispute ticket; closed records won or lost     |
 | refund failed                    | open a high-priority refund_failed ticket                    |
 | refund succeeded, charge refunded| append to the payment's (or customer's) open ticket          |
@@ -85,7 +85,8 @@ def _open_or_append(
             due_at=due_at,
             payments=(payment,),
         )
-    elif due_at and due_at != ticket.due_at:
+    elif due_at and due_at != ticket.resolution_deadline:
+        # The deadline moved (the provider extended it): the resolution is due by the new one.
         ticket_update(ticket=ticket, actor=None, due_at=due_at)
     _append_event(ticket, signal, payment, event)
     return ticket

@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from payments.models import Customer, Payment, PaymentStatus, Provider
-from tickets.models import Channel, Priority, Reason, Status, Team, Ticket
+from tickets.models import Channel, Priority, Reason, SlaPolicy, Status, Team, Ticket
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -91,3 +91,19 @@ class TicketFactory(factory.django.DjangoModelFactory):
     def payments(self, create: bool, payments, **kwargs) -> None:
         if create and payments:
             self.payments.add(*payments)
+
+
+class SlaPolicyFactory(factory.django.DjangoModelFactory):
+    """A policy for normal tickets of any reason and team: answer within an hour, solve within
+    eight, in calendar time. Tests that count on the policies delete the default ones first."""
+
+    class Meta:
+        model = SlaPolicy
+
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    priority = Priority.NORMAL
+    reason = ""
+    team = None
+    first_response_minutes = 60
+    resolution_minutes = 8 * 60
+    business_hours = False

@@ -1,16 +1,17 @@
 """Admin pages for teams and tickets.
 
-A ticket's status, priority, assignee, team and due date can be changed here, through
-tickets.services.ticket_update like anywhere else, so each change lands on the timeline with its
-author. The timeline itself is a record and is never edited.
+A ticket's status, priority, assignee, team and resolution deadline can be changed here,
+through tickets.services.ticket_update like anywhere else, so each change lands on the timeline
+with its author and the SLA due times follow. The timeline itself is a record and is never edited.
 """
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from tickets.canned import PLACEHOLDERS
 from tickets.models import (
@@ -18,6 +19,8 @@ from tickets.models import (
     BusinessHours,
     CannedResponse,
     Holiday,
+    Priority,
+    SlaPolicy,
     Tag,
     Team,
     Ticket,
@@ -45,7 +48,8 @@ class TeamAdminForm(forms.ModelForm):
 
 
 class BusinessHoursInline(admin.TabularInline):
-    """When the team answers chats; a team without any hours is open around the clock."""
+    """When the team answers chats and SLA policies count; a team without any hours is open
+    around the clock."""
 
     model = BusinessHours
     extra = 0
@@ -106,7 +110,7 @@ class TimelineEntryInline(admin.TabularInline):
 class TicketAdminForm(forms.ModelForm):
     class Meta:
         model = Ticket
-        fields = ["status", "priority", "team", "assignee", "due_at"]
+        fields = ["status", "priority", "team", "assignee", "resolution_deadline"]
 
     def clean(self):
         data = super().clean()
@@ -133,7 +137,16 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     list_display_links = ["id", "subject"]
-    list_filter = ["status", "priority", "reason", "team", "channel", "tags"]
+    list_filter = [
+        "status",
+        "priority",
+        "reason",
+        "team",
+        "channel",
+        "tags",
+        "first_response_breached",
+        "resolution_breached",
+    ]
     list_select_related = ["team", "assignee", "customer"]
     search_fields = ["subject", "customer__email", "payments__provider_payment_id"]
     ordering = ["-created_at"]
@@ -151,12 +164,19 @@ class TicketAdmin(admin.ModelAdmin):
         "priority",
         "team",
         "assignee",
-        "due_at",
+        "resolution_deadline",
         "merged_into",
         "created_at",
         "updated_at",
         "first_response_at",
         "solved_at",
+        "sla_policy",
+        "due_at",
+        "first_response_due_at",
+        "first_response_breached",
+        "resolution_due_at",
+        "resolution_breached",
+        "sla_paused_at",
     ]
     readonly_fields = [
         "subject",
@@ -170,6 +190,14 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
         "first_response_at",
         "solved_at",
+        # Kept by the SLA policies (tickets.sla): a fixed deadline is what an admin may set.
+        "sla_policy",
+        "due_at",
+        "first_response_due_at",
+        "first_response_breached",
+        "resolution_due_at",
+        "resolution_breached",
+        "sla_paused_at",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -187,6 +215,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Ticket, form, change: bool) -> None:
         data = form.cleaned_data
+        # Only a deadline the admin changed: an unchanged one need not recount the targets.
+        deadline = (
+            {"due_at": data["resolution_deadline"]}
+            if "resolution_deadline" in form.changed_data
+            else {}
+        )
         ticket_update(
             ticket=obj,
             actor=request.user,
@@ -194,8 +228,58 @@ class TicketAdmin(admin.ModelAdmin):
             priority=data["priority"],
             assignee=data["assignee"],
             team=data["team"],
-            due_at=data["due_at"],
+            **deadline,
         )
+
+
+_PRIORITY_RANK = Case(
+    *(When(priority=priority, then=Value(rank)) for rank, priority in enumerate(Priority)),
+    output_field=IntegerField(),
+)
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Targets per priority, optionally for one reason or team: the most specific active policy
+    fits a ticket. Editing one applies to tickets as they are created or change priority or team;
+    the due times of the others stay as they were."""
+
+    list_display = [
+        "name",
+        "priority",
+        "reason_or_any",
+        "team_or_any",
+        "first_response_minutes",
+        "resolution_minutes",
+        "business_hours",
+        "active",
+    ]
+    list_editable = ["first_response_minutes", "resolution_minutes", "business_hours", "active"]
+    list_filter = ["priority", "reason", "team", "business_hours", "active"]
+    list_select_related = ["team"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "priority",
+        "reason",
+        "team",
+        "first_response_minutes",
+        "resolution_minutes",
+        "business_hours",
+        "active",
+    ]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        # Most urgent first, and the general policy of a priority before its specific ones.
+        return [_PRIORITY_RANK.desc(), "team__name", "reason", "name"]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_or_any(self, policy: SlaPolicy) -> str:
+        return policy.get_reason_display() if policy.reason else _("any")
+
+    @admin.display(description=_("team"), ordering="team__name")
+    def team_or_any(self, policy: SlaPolicy) -> str:
+        return policy.team.name if policy.team else _("any")
 
 
 @admin.register(TimelineEntry)

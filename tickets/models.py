@@ -109,6 +109,61 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
+class SlaPolicy(models.Model):
+    """How soon a ticket must first be answered and then solved. The most specific active policy
+    that fits a ticket wins: its team and reason, then its team, then its reason, then its
+    priority alone (tickets.sla.sla_policy_for)."""
+
+    name = models.CharField(max_length=100)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    reason = models.CharField(
+        max_length=20, choices=Reason.choices, blank=True, help_text=_("Blank: any reason.")
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        help_text=_("Blank: any team."),
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        help_text=_("Minutes until the first reply to the customer is due.")
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        help_text=_("Minutes until the ticket is due to be solved.")
+    )
+    business_hours = models.BooleanField(
+        default=True,
+        help_text=_(
+            "Count the minutes in the team's business hours (a team without any is open around"
+            " the clock); otherwise in calendar time."
+        ),
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "reason", "team", "name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            # One active policy per match, so "the most specific one" is never a tie.
+            models.UniqueConstraint(
+                fields=["priority", "reason", "team"],
+                condition=Q(active=True, team__isnull=False),
+                name="sla_policy_one_active_per_team_match",
+            ),
+            models.UniqueConstraint(
+                fields=["priority", "reason"],
+                condition=Q(active=True, team__isnull=True),
+                name="sla_policy_one_active_per_match",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Channel(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
     CHAT = "chat", _("Chat")
@@ -143,6 +198,26 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    # Service-level targets, kept by tickets.sla through the services. `due_at` above is the
+    # next of them that matters; `sla_paused_at` says since when the clock stands still
+    # (pending, solved or closed); a breached flag is None until its target is decided
+    # (answered, solved, or noticed past due).
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_deadline = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "A fixed deadline (a dispute's evidence deadline less the margin): the resolution is"
+            " due then, whatever the policy says, and waiting on the customer does not move it."
+        ),
+    )
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached = models.BooleanField(null=True, blank=True)
+    resolution_breached = models.BooleanField(null=True, blank=True)
 
     class Meta:
         # On PostgreSQL, migration 0003 also adds trigram indexes for the queue's text search

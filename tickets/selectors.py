@@ -1,7 +1,7 @@
 """Reads of tickets. "May this person see this ticket" is decided here and nowhere else."""
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -179,6 +179,28 @@ def _queue_view_condition(view: QueueView, user: AbstractBaseUser | AnonymousUse
     return Q(status__in=(Status.SOLVED, Status.CLOSED), solved_at__gte=now - window)
 
 
+def tickets_breaching_sla(*, within: timedelta, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Open tickets with a target due within `within` from now, or already past due: soonest
+    first, each annotated with `sla_target`, the target `due_at` is ("first_response" or
+    "resolution"). A ticket waiting on the customer is not due, except by a fixed deadline."""
+    now = now or timezone.now()
+    return (
+        Ticket.objects.filter(status__in=OPEN_STATUSES, due_at__lte=now + within)
+        .annotate(
+            sla_target=Case(
+                When(
+                    first_response_at__isnull=True,
+                    first_response_due_at=F("due_at"),
+                    then=Value("first_response"),
+                ),
+                default=Value("resolution"),
+            )
+        )
+        .select_related("team", "assignee", "sla_policy")
+        .order_by("due_at", "pk")
+    )
+
+
 def agents_for(*, user: AbstractBaseUser | AnonymousUser, team: Team | None = None) -> QuerySet:
     """The agents `user` may filter by or pick as an assignee: staff and the members of the
     teams `user` works (or of `team` only, for a ticket of that team: an assignee must be able
@@ -262,7 +284,9 @@ def ticket_reload(*, ticket: Ticket) -> Ticket:
 
 
 def _with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    return tickets.select_related("customer", "team", "assignee", "merged_into").prefetch_related(
+    return tickets.select_related(
+        "customer", "team", "assignee", "merged_into", "sla_policy"
+    ).prefetch_related(
         Prefetch(
             "payments",
             queryset=Payment.objects.order_by("pk").prefetch_related("disputes", "refunds"),

@@ -26,6 +26,7 @@ from tickets.models import (
     TimelineEntry,
 )
 from tickets.signals import agent_replied
+from tickets.sla import SLA_FIELDS, sla_first_response, sla_set_targets, sla_status_changed
 from tickets.tasks import send_reply_email
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ def ticket_create(
             priority=priority,
             channel=channel,
             team=team or default_team(),
-            due_at=due_at,
+            resolution_deadline=due_at,
         )
+        sla_set_targets(ticket, now=ticket.created_at, pauses=())
+        ticket.save(update_fields=SLA_FIELDS)
         if payments:
             ticket.payments.add(*payments)
         ticket_add_entry(
@@ -152,10 +155,16 @@ def ticket_update(
 ) -> Ticket:
     """Change fields of a ticket; each real change is recorded on the timeline with its author.
 
+    `due_at` is a fixed resolution deadline (a dispute's evidence deadline less the margin), or
+    None for the policy's resolution target. The SLA due times follow a change of priority, team
+    or deadline, and of status (tickets.sla).
+
     Raises AssignmentError when the assignee could not see the ticket: only staff and members of
     the ticket's team (after the change) may have it."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        status_before = ticket.status
+        sla_inputs_before = (ticket.priority, ticket.team_id, ticket.resolution_deadline)
         if assignee is not _UNCHANGED and assignee is not None:
             team_after = team or ticket.team
             if not (assignee.is_staff or assignee.teams.filter(pk=team_after.pk).exists()):
@@ -207,7 +216,12 @@ def ticket_update(
             )
             ticket.team = team
         if due_at is not _UNCHANGED:
-            ticket.due_at = due_at
+            ticket.resolution_deadline = due_at
+        now = timezone.now()
+        if (ticket.priority, ticket.team_id, ticket.resolution_deadline) != sla_inputs_before:
+            sla_set_targets(ticket, now=now)
+        if ticket.status != status_before:
+            sla_status_changed(ticket, previous=status_before, now=now)
         ticket.save()
         for kind, body, data in changes:
             ticket_add_entry(ticket=ticket, kind=kind, body=body, author=actor, data=data)
@@ -229,8 +243,12 @@ def ticket_reply(
         )
         # Conditional updates: the caller's ticket instance may be stale.
         this = Ticket.objects.filter(pk=ticket.pk)
-        this.filter(first_response_at__isnull=True).update(first_response_at=entry.created_at)
+        first = this.filter(first_response_at__isnull=True).update(
+            first_response_at=entry.created_at
+        )
         this.filter(status=Status.NEW).update(status=Status.OPEN)
+        if first:
+            _record_first_response(ticket_id=ticket.pk, at=entry.created_at)
         if not from_chat:
             agent_replied.send(sender=TimelineEntry, entry=entry)
             transaction.on_commit(lambda: _queue_reply_email(entry))
@@ -243,6 +261,12 @@ def _queue_reply_email(entry: TimelineEntry) -> None:
     except Exception:
         # The reply is saved and shown; only its email waits. Never fail the agent's request.
         logger.exception("Could not queue the email of reply %s", entry.pk)
+
+
+def _record_first_response(*, ticket_id: int, at: datetime) -> None:
+    ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+    sla_first_response(ticket, at=at)
+    ticket.save(update_fields=SLA_FIELDS)
 
 
 def ticket_new_activity(*, ticket: Ticket, seen_entry_id: int, agent: AbstractBaseUser) -> list:
@@ -326,7 +350,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: AbstractBaseUser | No
         source.merged_into = target
         source.status = Status.CLOSED
         source.solved_at = source.solved_at or timezone.now()
-        source.save(update_fields=["merged_into", "status", "solved_at", "updated_at"])
+        source.due_at = None  # its targets carry on in the target's
+        source.save(update_fields=["merged_into", "status", "solved_at", "due_at", "updated_at"])
         ticket_add_entry(
             ticket=source,
             kind=EntryKind.MERGE,

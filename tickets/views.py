@@ -11,6 +11,7 @@ from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -51,6 +52,7 @@ from tickets.services import (
     ticket_set_tags,
     ticket_update,
 )
+from tickets.sla import sla_summary
 
 
 @agent_required
@@ -286,6 +288,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "reply_form": ReplyForm(initial={"seen_entry_id": timeline[-1].pk if timeline else 0}),
         "note_form": EntryForm(),
         "merge_form": MergeForm(),
+        # Lazy: the live part of the page does not show it, and it may read the business hours.
+        "sla": SimpleLazyObject(lambda: sla_summary(ticket)),
         "update_form": TicketUpdateForm(
             initial={
                 "status": ticket.status,
