@@ -79,12 +79,16 @@ def _assigned(entry: TimelineEntry) -> None:
 def _customer_wrote(entry: TimelineEntry) -> None:
     if "rating" in entry.data:
         return  # a survey answer, not a message to answer
-    ticket = Ticket.objects.select_related("team", "customer", "assignee").get(pk=entry.ticket_id)
-    if ticket.assignee is None:
+    # Cheap checks first: this runs for every customer message of every live chat.
+    assignee_id = (
+        Ticket.objects.filter(pk=entry.ticket_id).values_list("assignee_id", flat=True).first()
+    )
+    if assignee_id is None:
         return
     conversation_id = entry.data.get("conversation")
-    if conversation_id and _agent_is_in_the_chat(conversation_id, ticket.assignee.pk):
+    if conversation_id and _agent_is_in_the_chat(conversation_id, assignee_id):
         return  # they are reading it as it arrives
+    ticket = Ticket.objects.select_related("team", "customer", "assignee").get(pk=entry.ticket_id)
     notify_agent(
         kind=Kind.CUSTOMER_REPLIED, user=ticket.assignee, ticket=ticket,
         subject_ref=f"ticket:{ticket.pk}", occasion=f"entry:{entry.pk}",

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from notifications.models import Kind, Notification
 from payments.decline_reasons import decline_reason_in_words
 from payments.models import Payment
-from tickets.formatting import due_in_words, money
+from tickets.formatting import money
 
 RATING_SALT = "notifications.rating"
 
@@ -77,17 +77,19 @@ def headline(notification: Notification) -> str:
             "team": c.get("team", ""),
         }
     if kind == Kind.SLA_WARNING:
-        due_at = parse_datetime(c.get("due_at", "")) if c.get("due_at") else None
-        words, _breached = due_in_words(due_at)
-        return _("Ticket #%(number)s must be answered %(when)s: %(subject)s") % {
-            **facts,
-            "when": words,
-        }
+        if c.get("target") == "resolution":
+            text = _("Ticket #%(number)s must be solved by %(due)s: %(subject)s")
+        else:
+            text = _("Ticket #%(number)s must be answered by %(due)s: %(subject)s")
+        return text % {**facts, "due": _when(c.get("due_at"))}
     if kind == Kind.SLA_BREACHED:
-        return _("Ticket #%(number)s breached its SLA (due %(due)s): %(subject)s") % {
-            **facts,
-            "due": _when(c.get("due_at")),
-        }
+        if c.get("target") == "resolution":
+            text = _("Ticket #%(number)s breached its resolution target (due %(due)s): %(subject)s")
+        else:
+            text = _(
+                "Ticket #%(number)s breached its first-response target (due %(due)s): %(subject)s"
+            )
+        return text % {**facts, "due": _when(c.get("due_at"))}
     if kind == Kind.DISPUTE_DEADLINE_72H:
         return _("Dispute evidence for #%(number)s is due within 72 hours (%(due)s)") % {
             **facts,

@@ -119,7 +119,7 @@ def _append_event(
         kind=EntryKind.PAYMENT_EVENT,
         body=signal.summary,
         webhook_event=event,
-        data={"event_type": signal.event_type, "kind": signal.kind.value},
+        data={"event_type": signal.event_type, "kind": signal.kind.value, "payment": payment.pk},
     )
 
 

@@ -1,6 +1,5 @@
 """Every write to a ticket goes through these functions, and each one leaves a timeline entry."""
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +26,6 @@ from tickets.models import (
 )
 from tickets.signals import agent_replied
 from tickets.sla import SLA_FIELDS, sla_first_response, sla_set_targets, sla_status_changed
-from tickets.tasks import send_reply_email
-
-logger = logging.getLogger(__name__)
 
 _UNCHANGED: Any = object()
 
@@ -233,9 +229,9 @@ def ticket_reply(
 ) -> TimelineEntry:
     """A reply the customer sees. The first one records the first response time.
 
-    A reply written on the ticket goes to the customer by email once the transaction commits,
-    and into the ticket's live chat when one is open (the `agent_replied` signal, which the chat
-    app hears). A reply written in the chat (`from_chat`) is already there, and is not emailed.
+    A reply written on the ticket goes to the customer by email and into the ticket's live chat
+    when one is open (the `agent_replied` signal, which the notifications and chat apps hear).
+    A reply written in the chat (`from_chat`) is already there, and is not emailed.
     """
     with transaction.atomic():
         entry = ticket_add_entry(
@@ -251,16 +247,7 @@ def ticket_reply(
             _record_first_response(ticket_id=ticket.pk, at=entry.created_at)
         if not from_chat:
             agent_replied.send(sender=TimelineEntry, entry=entry)
-            transaction.on_commit(lambda: _queue_reply_email(entry))
     return entry
-
-
-def _queue_reply_email(entry: TimelineEntry) -> None:
-    try:
-        send_reply_email.delay(entry.pk)
-    except Exception:
-        # The reply is saved and shown; only its email waits. Never fail the agent's request.
-        logger.exception("Could not queue the email of reply %s", entry.pk)
 
 
 def _record_first_response(*, ticket_id: int, at: datetime) -> None:

@@ -208,12 +208,13 @@ def test_the_user_comes_with_preferences_and_two_factor_standing_in_one_query(
     assert (preferences.time_zone, preferences.language) == ("Asia/Tehran", "fa")
 
 
-def test_a_signed_in_page_costs_the_session_and_the_user_only(
+def test_a_signed_in_page_costs_the_session_the_user_and_the_bell_only(
     alice_client, agent, django_assert_num_queries
 ):
     Profile.objects.create(user=agent, time_zone="Asia/Tehran", language="fa")
 
-    with django_assert_num_queries(2):  # the session, the user with profile and 2FA standing
+    # The session, the user with profile and 2FA standing, the unread notifications' count.
+    with django_assert_num_queries(3):
         alice_client.get(PROFILE)
 
 
