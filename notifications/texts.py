@@ -4,7 +4,7 @@ A notification stores the facts (ticket number, subject, due time …) in its `c
 written; the words come from here, so one notice reads in Greek to a Greek agent and in Persian
 to a Persian one."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -54,6 +54,14 @@ def _when(value: str | None) -> str:
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
+def _day(value: str | None) -> str:
+    """An ISO date ("2026-12-03") written the way the active language writes dates."""
+    try:
+        return formats.date_format(date.fromisoformat(value or ""), "DATE_FORMAT")
+    except ValueError:
+        return value or ""
+
+
 def headline(notification: Notification) -> str:
     """One line, for the bell, the notifications page and the email subject."""
     c = notification.context
@@ -101,7 +109,7 @@ def headline(notification: Notification) -> str:
             "due": _when(c.get("due_at")),
         }
     if kind == Kind.DAILY_DIGEST:
-        return _("Paydesk daily digest for %(day)s") % {"day": c.get("day", "")}
+        return _("Paydesk daily digest for %(day)s") % {"day": _day(c.get("day"))}
     return str(notification.get_kind_display())
 
 
@@ -176,7 +184,7 @@ def digest_context(notification: Notification) -> dict[str, Any]:
         for dispute in c.get("disputes_due", [])
     ]
     return {
-        "day": c.get("day", ""),
+        "day": _day(c.get("day")),
         "opened": c.get("opened", 0),
         "solved": c.get("solved", 0),
         "breached": c.get("breached", 0),

@@ -194,7 +194,7 @@ def test_the_digest_tells_admins_the_figures_of_the_day_before(
 
     (email,) = mail.outbox
     assert email.to == ["boss@paydesk.test"]
-    assert "2026-12-03" in email.subject
+    assert "Dec. 3, 2026" in email.subject
     body = email.body
     # Opened: the two of the 3rd, plus the ones the factories made today do not count.
     assert "Tickets opened: 2" in body
