@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tickets",
     "chat",
     "notifications",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,769 @@
+"""The dashboard's figures, each counted by the database for a period and the one before it.
+
+Every function takes a `Period` (whole days in the reporting time zone) and `Filters`, and runs
+a fixed number of queries whatever the data size: rows are grouped and counted in SQL, and only
+the groups come back (days × reasons × channels at most). The per-day figures are shaped so that
+daily rollups could answer the finished days and a live query only today.
+
+What each figure counts:
+
+- **Opened / solved**: tickets created (`created_at`) / solved (`solved_at`) in the period, per
+  day, reason and channel.
+- **First response / resolution time**: calendar time from a ticket's creation to its first
+  reply / to its solving, for the tickets first answered / solved in the period: median and
+  90th percentile (linear interpolation, as PostgreSQL's percentile_cont).
+- **SLA compliance**: of the targets (first response, resolution) due in the period and decided
+  (met, or recorded as breached), the share met. *Breached now*: open tickets whose next target
+  is past due; *breaching soon*: due within `SLA_WARNING_MINUTES` (tickets.selectors.
+  tickets_breaching_sla).
+- **Failure rate**: payments created in the period that failed at least once (`failed_at`), out
+  of all payments created in the period, by provider and by decline code.
+- **Disputes**: open ones now, with their evidence deadlines and the amount at stake; won and
+  lost ones whose last provider event (the outcome) came in the period.
+- **Refunds failed**: refunds created in the period that failed.
+
+**Recovered revenue.** A payment counts as recovered in the period when all of this holds:
+
+1. it failed (`failed_at`, its latest failure) and later succeeded: `recovered_at` (the first
+   success after that failure) is after `failed_at`, and falls in the period;
+2. between the failure and the success (`failed_at` ≤ contact < `recovered_at`) the customer
+   had a support contact: a live chat started by the payment's customer, or a customer message
+   or agent reply on a ticket linked to the payment or belonging to its customer.
+
+A payment that succeeded without such a contact is not counted (it recovered by itself), nor one
+whose only contact came before the failure, nor one that failed again and never succeeded. It is
+counted once, in the period of its success, with `recovered_amount_minor` in its own currency
+(amounts are never added across currencies). Its *share of failed payments* is the number
+recovered divided by the failed payments the period dealt with: those that failed in it, and
+those recovered in it whose failure came earlier.
+
+- **CSAT**: the share of ratings that are 4 or 5 (and the mean, 1–5) of the ticket surveys
+  answered (notifications.SatisfactionRating, `created_at`) and chats rated (`rated_at`) in
+  the period; *response rate*: those ratings divided by the surveys offered in the period
+  (a "request solved" email sent, a chat closed).
+- **Agents**: per assignee, tickets solved, median first response, CSAT and chats accepted.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
+
+from chat.models import Conversation
+from dashboards.percentiles import percentiles
+from dashboards.periods import Period
+from notifications.models import Kind as NotificationKind
+from notifications.models import Notification, SatisfactionRating
+from notifications.models import Status as NotificationStatus
+from payments.models import Dispute, DisputeOutcome, Payment, Refund, RefundStatus
+from tickets.models import EntryKind, Ticket, TimelineEntry
+from tickets.selectors import tickets_breaching_sla
+
+HAPPY_RATINGS = (4, 5)
+# What counts as the customer talking to support, on a ticket's timeline.
+CONTACT_ENTRY_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.AGENT_REPLY)
+OPEN_DISPUTES_LISTED = 20
+LATEST_COMMENTS = 10
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the figures are narrowed to; `assignee_id` gives an agent their own figures."""
+
+    team_id: int | None = None
+    provider: str = ""
+    channel: str = ""
+    reason: str = ""
+    assignee_id: int | None = None
+
+    @property
+    def narrows_tickets(self) -> bool:
+        return bool(self.team_id or self.channel or self.reason or self.assignee_id)
+
+
+def _in(name: str, period: Period) -> Q:
+    return Q(**{f"{name}__gte": period.start, f"{name}__lt": period.end})
+
+
+def _in_both(name: str, period: Period) -> Q:
+    """In the period or the one before it."""
+    return Q(**{f"{name}__gte": period.previous().start, f"{name}__lt": period.end})
+
+
+def _tickets_q(filters: Filters, prefix: str = "") -> Q:
+    """Tickets matching the filters; `prefix` to reach them through a relation ("ticket__")."""
+    q = Q()
+    for name, value in (
+        ("team_id", filters.team_id),
+        ("channel", filters.channel),
+        ("reason", filters.reason),
+        ("assignee_id", filters.assignee_id),
+    ):
+        if value:
+            q &= Q(**{prefix + name: value})
+    if filters.provider:
+        # A subquery: a join through the payments would repeat a ticket once per payment.
+        with_provider = Ticket.payments.through.objects.filter(payment__provider=filters.provider)
+        q &= Q(**{prefix + "pk__in": with_provider.values("ticket_id")})
+    return q
+
+
+def _payments_q(filters: Filters, prefix: str = "") -> Q:
+    """Payments of the provider; narrowed by the ticket filters to those on matching tickets."""
+    q = Q(**{prefix + "provider": filters.provider}) if filters.provider else Q()
+    if filters.narrows_tickets:
+        tickets = Ticket.objects.filter(_tickets_q(Filters(**{**vars(filters), "provider": ""})))
+        linked = Ticket.payments.through.objects.filter(ticket__in=tickets)
+        q &= Q(**{prefix + "pk__in": linked.values("payment_id")})
+    return q
+
+
+def _conversations_q(filters: Filters) -> Q:
+    """Chats of the team and agent, on tickets of the channel, reason and provider."""
+    q = Q()
+    if filters.team_id:
+        q &= Q(team_id=filters.team_id)
+    if filters.assignee_id:
+        q &= Q(assignee_id=filters.assignee_id)
+    on_ticket = Filters(channel=filters.channel, reason=filters.reason, provider=filters.provider)
+    return q & _tickets_q(on_ticket, prefix="ticket__")
+
+
+def _duration(end: str, start: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+
+
+def _which_period(name: str, period: Period) -> Case:
+    return Case(
+        When(**{f"{name}__gte": period.start}, then=Value("current")), default=Value("previous")
+    )
+
+
+def share(part: int | None, whole: int | None) -> float | None:
+    return part / whole if whole else None
+
+
+# Volume ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Volume:
+    days: list[date]
+    # {(day, reason, channel): count} for the period; totals for both periods.
+    opened_by_day: dict[tuple[date, str, str], int]
+    solved_by_day: dict[tuple[date, str, str], int]
+    opened: int
+    solved: int
+    opened_previous: int
+    solved_previous: int
+
+    def per_day(self, which: str) -> dict[date, int]:
+        counts = dict.fromkeys(self.days, 0)
+        for (day, _reason, _channel), count in getattr(self, f"{which}_by_day").items():
+            counts[day] += count
+        return counts
+
+    def per(self, which: str, dimension: str) -> dict[str, int]:
+        """Counts per reason or channel (`dimension`) of the opened or solved tickets."""
+        position = {"reason": 1, "channel": 2}[dimension]
+        counts: dict[str, int] = defaultdict(int)
+        for key, count in getattr(self, f"{which}_by_day").items():
+            counts[key[position]] += count
+        return dict(counts)
+
+    def per_day_and(self, which: str, dimension: str) -> dict[str, dict[date, int]]:
+        position = {"reason": 1, "channel": 2}[dimension]
+        counts: dict[str, dict[date, int]] = {}
+        for key, count in getattr(self, f"{which}_by_day").items():
+            counts.setdefault(key[position], dict.fromkeys(self.days, 0))[key[0]] += count
+        return counts
+
+
+def volume(period: Period, filters: Filters) -> Volume:
+    """Tickets opened and solved per day, reason and channel (two queries)."""
+    found = {}
+    for which, moment in (("opened", "created_at"), ("solved", "solved_at")):
+        rows = (
+            Ticket.objects.filter(_tickets_q(filters), _in_both(moment, period))
+            .annotate(day=TruncDate(moment))
+            .values("day", "reason", "channel")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+        current, previous = {}, 0
+        for row in rows:
+            if row["day"] >= period.first_day:
+                current[(row["day"], row["reason"], row["channel"])] = row["count"]
+            else:
+                previous += row["count"]
+        found[which] = (current, previous)
+    return Volume(
+        days=period.days,
+        opened_by_day=found["opened"][0],
+        solved_by_day=found["solved"][0],
+        opened=sum(found["opened"][0].values()),
+        solved=sum(found["solved"][0].values()),
+        opened_previous=found["opened"][1],
+        solved_previous=found["solved"][1],
+    )
+
+
+# Speed and SLA -----------------------------------------------------------------------------
+
+
+@dataclass
+class Speed:
+    # {"current"|"previous": {0.5: timedelta, 0.9: timedelta}}; missing without any ticket.
+    first_response: dict[str, dict[float, timedelta]]
+    resolution: dict[str, dict[float, timedelta]]
+
+    def get(self, measure: str, which: str, fraction: float) -> timedelta | None:
+        return getattr(self, measure).get(which, {}).get(fraction)
+
+
+def speed(period: Period, filters: Filters) -> Speed:
+    """Median and 90th percentile of first response and resolution times (two queries)."""
+    found = {}
+    for measure, moment in (("first_response", "first_response_at"), ("resolution", "solved_at")):
+        found[measure] = percentiles(
+            Ticket.objects.filter(_tickets_q(filters), _in_both(moment, period)),
+            of=_duration(moment, "created_at"),
+            fractions=(0.5, 0.9),
+            group=_which_period(moment, period),
+        )
+    return Speed(**found)
+
+
+@dataclass
+class Sla:
+    met: int
+    decided: int
+    met_previous: int
+    decided_previous: int
+    breached_now: int
+    breaching_soon: int
+
+    @property
+    def compliance(self) -> float | None:
+        return share(self.met, self.decided)
+
+    @property
+    def compliance_previous(self) -> float | None:
+        return share(self.met_previous, self.decided_previous)
+
+
+def sla(period: Period, filters: Filters, *, now: datetime) -> Sla:
+    """Targets met of those due and decided in the period, and the open tickets past or near
+    their targets now (two queries)."""
+    counts: dict[str, Any] = {}
+    for which, stretch in (("", period), ("_previous", period.previous())):
+        for target in ("first_response", "resolution"):
+            due = _in(f"{target}_due_at", stretch)
+            decided = Q(**{f"{target}_breached__isnull": False})
+            met = Q(**{f"{target}_breached": False})
+            counts[f"{target}_decided{which}"] = Count("pk", filter=due & decided)
+            counts[f"{target}_met{which}"] = Count("pk", filter=due & met)
+    due_in_either = _in_both("first_response_due_at", period) | _in_both(
+        "resolution_due_at", period
+    )
+    decided = Ticket.objects.filter(_tickets_q(filters), due_in_either).aggregate(**counts)
+    window = timedelta(minutes=settings.SLA_WARNING_MINUTES)
+    near = (
+        tickets_breaching_sla(within=window, now=now)
+        .filter(_tickets_q(filters))
+        .order_by()
+        .aggregate(
+            breached=Count("pk", filter=Q(due_at__lte=now)),
+            soon=Count("pk", filter=Q(due_at__gt=now)),
+        )
+    )
+
+    def both(kind: str) -> int:
+        return decided[f"first_response_{kind}"] + decided[f"resolution_{kind}"]
+
+    return Sla(
+        met=both("met"),
+        decided=both("decided"),
+        met_previous=both("met_previous"),
+        decided_previous=both("decided_previous"),
+        breached_now=near["breached"],
+        breaching_soon=near["soon"],
+    )
+
+
+# Payments ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProviderFailures:
+    provider: str
+    payments: int
+    failed: int
+    payments_previous: int
+    failed_previous: int
+
+    @property
+    def rate(self) -> float | None:
+        return share(self.failed, self.payments)
+
+    @property
+    def rate_previous(self) -> float | None:
+        return share(self.failed_previous, self.payments_previous)
+
+
+@dataclass
+class DeclineFailures:
+    code: str
+    failed: int
+    rate: float | None
+
+
+@dataclass
+class DisputeMoney:
+    currency: str
+    open: int
+    at_stake_minor: int
+    won: int
+    won_minor: int
+    lost: int
+    lost_minor: int
+
+
+@dataclass
+class FailedRefunds:
+    currency: str
+    count: int
+    amount_minor: int
+    count_previous: int
+
+
+@dataclass
+class Payments:
+    by_provider: list[ProviderFailures]
+    by_decline_code: list[DeclineFailures]
+    disputes: list[DisputeMoney]
+    open_disputes: list[Dispute]
+    refunds_failed: list[FailedRefunds]
+
+    @property
+    def payments(self) -> int:
+        return sum(row.payments for row in self.by_provider)
+
+    @property
+    def failed(self) -> int:
+        return sum(row.failed for row in self.by_provider)
+
+    @property
+    def failure_rate(self) -> float | None:
+        return share(self.failed, self.payments)
+
+    @property
+    def failure_rate_previous(self) -> float | None:
+        return share(
+            sum(row.failed_previous for row in self.by_provider),
+            sum(row.payments_previous for row in self.by_provider),
+        )
+
+
+def payments(period: Period, filters: Filters) -> Payments:
+    """Failure rates, disputes and failed refunds (five queries)."""
+    failed = Q(failed_at__isnull=False)
+    current, previous = _in("created_at", period), _in("created_at", period.previous())
+    providers = (
+        Payment.objects.filter(_payments_q(filters), _in_both("created_at", period))
+        .values("provider")
+        .annotate(
+            payments=Count("pk", filter=current),
+            failed=Count("pk", filter=current & failed),
+            payments_previous=Count("pk", filter=previous),
+            failed_previous=Count("pk", filter=previous & failed),
+        )
+        .order_by("provider")
+    )
+    by_provider = [ProviderFailures(**row) for row in providers]
+    all_payments = sum(row.payments for row in by_provider)
+    codes = (
+        Payment.objects.filter(_payments_q(filters), current, failed)
+        .values("failure_code")
+        .annotate(failed=Count("pk"))
+        .order_by("-failed", "failure_code")
+    )
+    by_decline_code = [
+        DeclineFailures(
+            code=row["failure_code"], failed=row["failed"], rate=share(row["failed"], all_payments)
+        )
+        for row in codes
+    ]
+    is_open = Q(outcome=DisputeOutcome.OPEN)
+    decided_now = _in("last_event_at", period)
+    won = decided_now & Q(outcome=DisputeOutcome.WON)
+    lost = decided_now & Q(outcome=DisputeOutcome.LOST)
+    disputes = Dispute.objects.filter(_payments_q(filters, prefix="payment__"))
+    money = (
+        disputes.filter(is_open | decided_now)
+        .values("currency")
+        .annotate(
+            open=Count("pk", filter=is_open),
+            at_stake_minor=Sum("amount_minor", filter=is_open, default=0),
+            won=Count("pk", filter=won),
+            won_minor=Sum("amount_minor", filter=won, default=0),
+            lost=Count("pk", filter=lost),
+            lost_minor=Sum("amount_minor", filter=lost, default=0),
+        )
+        .order_by("currency")
+    )
+    open_disputes = list(
+        disputes.filter(is_open)
+        .select_related("payment")
+        .order_by(F("evidence_due_at").asc(nulls_last=True), "pk")[:OPEN_DISPUTES_LISTED]
+    )
+    refunds = (
+        Refund.objects.filter(
+            _payments_q(filters, prefix="payment__"),
+            _in_both("created_at", period),
+            status=RefundStatus.FAILED,
+        )
+        .values("currency")
+        .annotate(
+            count=Count("pk", filter=current),
+            amount_minor=Sum("amount_minor", filter=current, default=0),
+            count_previous=Count("pk", filter=previous),
+        )
+        .order_by("currency")
+    )
+    return Payments(
+        by_provider=by_provider,
+        by_decline_code=by_decline_code,
+        disputes=[DisputeMoney(**row) for row in money],
+        open_disputes=open_disputes,
+        refunds_failed=[FailedRefunds(**row) for row in refunds],
+    )
+
+
+# Recovered revenue -------------------------------------------------------------------------
+
+
+def support_contact_between_failure_and_success() -> Q:
+    """For a payment (the outer query): its customer talked to support after it failed and
+    before it succeeded (the module docstring has the whole definition)."""
+    window = {"created_at__gte": OuterRef("failed_at"), "created_at__lt": OuterRef("recovered_at")}
+    messages = TimelineEntry.objects.filter(kind__in=CONTACT_ENTRY_KINDS, **window)
+    return Q(
+        Exists(Conversation.objects.filter(customer_id=OuterRef("customer_id"), **window))
+        | Exists(messages.filter(ticket__payments=OuterRef("pk")))
+        | Exists(messages.filter(ticket__customer_id=OuterRef("customer_id")))
+    )
+
+
+def recovered_in(stretch: Period) -> Q:
+    """Payments recovered with support's help in `stretch`."""
+    return (
+        _in("recovered_at", stretch)
+        & Q(failed_at__lt=F("recovered_at"))
+        & support_contact_between_failure_and_success()
+    )
+
+
+@dataclass
+class RecoveredMoney:
+    currency: str
+    count: int
+    amount_minor: int
+    count_previous: int
+    amount_minor_previous: int
+
+
+@dataclass
+class Recovered:
+    by_currency: list[RecoveredMoney]
+    failed: int
+    failed_previous: int
+
+    @property
+    def count(self) -> int:
+        return sum(row.count for row in self.by_currency)
+
+    @property
+    def count_previous(self) -> int:
+        return sum(row.count_previous for row in self.by_currency)
+
+    @property
+    def share_of_failed(self) -> float | None:
+        return share(self.count, self.failed)
+
+    @property
+    def share_of_failed_previous(self) -> float | None:
+        return share(self.count_previous, self.failed_previous)
+
+
+def recovered(period: Period, filters: Filters) -> Recovered:
+    """Recovered revenue per currency and its share of failed payments (one query)."""
+    now, before = period, period.previous()
+    rows = (
+        Payment.objects.filter(_payments_q(filters))
+        .filter(_in_both("failed_at", period) | _in_both("recovered_at", period))
+        .values("currency")
+        .annotate(
+            count=Count("pk", filter=recovered_in(now)),
+            amount_minor=Sum("recovered_amount_minor", filter=recovered_in(now), default=0),
+            count_previous=Count("pk", filter=recovered_in(before)),
+            amount_minor_previous=Sum(
+                "recovered_amount_minor", filter=recovered_in(before), default=0
+            ),
+            failed=Count("pk", filter=_in("failed_at", now) | recovered_in(now)),
+            failed_previous=Count("pk", filter=_in("failed_at", before) | recovered_in(before)),
+        )
+        .order_by("currency")
+    )
+    rows = list(rows)
+    return Recovered(
+        by_currency=[
+            RecoveredMoney(**{k: row[k] for k in row if not k.startswith("failed")})
+            for row in rows
+            if row["count"] or row["count_previous"]
+        ],
+        failed=sum(row["failed"] for row in rows),
+        failed_previous=sum(row["failed_previous"] for row in rows),
+    )
+
+
+# Satisfaction ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ratings:
+    """Ratings given in a period, and the surveys offered in it."""
+
+    count: int = 0
+    happy: int = 0
+    total: int = 0
+    surveys: int = 0
+
+    @property
+    def csat(self) -> float | None:
+        return share(self.happy, self.count)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return share(self.count, self.surveys)
+
+    def __add__(self, other: "Ratings") -> "Ratings":
+        return Ratings(
+            count=self.count + other.count,
+            happy=self.happy + other.happy,
+            total=self.total + other.total,
+            surveys=self.surveys + other.surveys,
+        )
+
+
+@dataclass
+class Comment:
+    ticket_id: int
+    rating: int
+    text: str
+    at: datetime
+    source: str  # "ticket" (the survey) or "chat"
+
+
+@dataclass
+class Satisfaction:
+    tickets: Ratings
+    chats: Ratings
+    tickets_previous: Ratings
+    chats_previous: Ratings
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def combined(self) -> Ratings:
+        return self.tickets + self.chats
+
+    @property
+    def combined_previous(self) -> Ratings:
+        return self.tickets_previous + self.chats_previous
+
+
+def _rating_counts(moment: str, stretch: Period, suffix: str, rating: str = "rating") -> dict:
+    given = _in(moment, stretch) & Q(**{f"{rating}__isnull": False})
+    return {
+        f"count{suffix}": Count("pk", filter=given),
+        f"happy{suffix}": Count("pk", filter=given & Q(**{f"{rating}__in": HAPPY_RATINGS})),
+        f"total{suffix}": Sum(rating, filter=given, default=0),
+    }
+
+
+def _ratings(row: dict, suffix: str, surveys: int) -> Ratings:
+    return Ratings(
+        count=row[f"count{suffix}"],
+        happy=row[f"happy{suffix}"],
+        total=row[f"total{suffix}"],
+        surveys=surveys,
+    )
+
+
+def satisfaction(period: Period, filters: Filters) -> Satisfaction:
+    """CSAT, mean and response rate of ticket surveys and chat ratings (four queries)."""
+    before = period.previous()
+    on_tickets = _tickets_q(filters, prefix="ticket__")
+    surveys = Notification.objects.filter(
+        on_tickets,
+        _in_both("sent_at", period),
+        kind=NotificationKind.TICKET_SOLVED,
+        status=NotificationStatus.SENT,
+    ).aggregate(
+        current=Count("pk", filter=_in("sent_at", period)),
+        previous=Count("pk", filter=_in("sent_at", before)),
+    )
+    ticket_ratings = SatisfactionRating.objects.filter(
+        on_tickets, _in_both("created_at", period)
+    ).aggregate(
+        **_rating_counts("created_at", period, ""), **_rating_counts("created_at", before, "_p")
+    )
+    chats = Conversation.objects.filter(_conversations_q(filters)).filter(
+        _in_both("rated_at", period) | _in_both("closed_at", period)
+    )
+    chat_ratings = chats.aggregate(
+        **_rating_counts("rated_at", period, ""),
+        **_rating_counts("rated_at", before, "_p"),
+        closed=Count("pk", filter=_in("closed_at", period)),
+        closed_p=Count("pk", filter=_in("closed_at", before)),
+    )
+    survey_comments = (
+        SatisfactionRating.objects.filter(on_tickets, _in("created_at", period))
+        .exclude(comment="")
+        .values(
+            "ticket_id", "rating", text=F("comment"), at=F("created_at"), source=Value("ticket")
+        )
+    )
+    chat_comments = (
+        Conversation.objects.filter(_conversations_q(filters), _in("rated_at", period))
+        .exclude(rating_comment="")
+        .values(
+            "ticket_id", "rating", text=F("rating_comment"), at=F("rated_at"), source=Value("chat")
+        )
+    )
+    latest = survey_comments.order_by().union(chat_comments.order_by()).order_by("-at")
+    return Satisfaction(
+        tickets=_ratings(ticket_ratings, "", surveys["current"]),
+        chats=_ratings(chat_ratings, "", chat_ratings["closed"]),
+        tickets_previous=_ratings(ticket_ratings, "_p", surveys["previous"]),
+        chats_previous=_ratings(chat_ratings, "_p", chat_ratings["closed_p"]),
+        comments=[Comment(**row) for row in latest[:LATEST_COMMENTS]],
+    )
+
+
+# Agents ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentFigures:
+    agent: Any
+    solved: int = 0
+    median_first_response: timedelta | None = None
+    ratings: Ratings = field(default_factory=Ratings)
+    chats_handled: int = 0
+
+
+def agents(period: Period, filters: Filters) -> list[AgentFigures]:
+    """Per assignee: tickets solved, median first response, CSAT, chats accepted (five
+    queries), busiest first."""
+    tickets = Ticket.objects.filter(_tickets_q(filters), assignee__isnull=False)
+    figures: dict[int, AgentFigures] = defaultdict(lambda: AgentFigures(agent=None))
+    solved = (
+        tickets.filter(_in("solved_at", period))
+        .values("assignee_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in solved:
+        figures[row["assignee_id"]].solved = row["count"]
+    medians = percentiles(
+        tickets.filter(_in("first_response_at", period)),
+        of=_duration("first_response_at", "created_at"),
+        fractions=(0.5,),
+        group=F("assignee_id"),
+    )
+    for agent_id, values in medians.items():
+        figures[agent_id].median_first_response = values[0.5]
+    survey_rows = (
+        SatisfactionRating.objects.filter(
+            _tickets_q(filters, prefix="ticket__"), _in("created_at", period)
+        )
+        .filter(ticket__assignee__isnull=False)
+        .values("ticket__assignee_id")
+        .annotate(**_rating_counts("created_at", period, ""))
+        .order_by()
+    )
+    for row in survey_rows:
+        figures[row["ticket__assignee_id"]].ratings += _ratings(row, "", 0)
+    chat_rows = (
+        Conversation.objects.filter(_conversations_q(filters), assignee__isnull=False)
+        .filter(_in("accepted_at", period) | _in("rated_at", period))
+        .values("assignee_id")
+        .annotate(
+            **_rating_counts("rated_at", period, ""),
+            handled=Count("pk", filter=_in("accepted_at", period)),
+        )
+        .order_by()
+    )
+    for row in chat_rows:
+        figures[row["assignee_id"]].ratings += _ratings(row, "", 0)
+        figures[row["assignee_id"]].chats_handled = row["handled"]
+    people = get_user_model().objects.in_bulk(list(figures))
+    rows = []
+    for agent_id, row in figures.items():
+        row.agent = people.get(agent_id)
+        if row.agent is not None:
+            rows.append(row)
+    return sorted(rows, key=lambda row: (-row.solved, row.agent.get_username()))
+
+
+# Everything --------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    filters: Filters
+    volume: Volume
+    speed: Speed
+    sla: Sla
+    payments: Payments
+    recovered: Recovered
+    satisfaction: Satisfaction
+    agents: list[AgentFigures]
+
+
+def dashboard(period: Period, filters: Filters, *, now: datetime) -> Dashboard:
+    """Every figure of the page (a constant number of queries: about twenty)."""
+    return Dashboard(
+        period=period,
+        filters=filters,
+        volume=volume(period, filters),
+        speed=speed(period, filters),
+        sla=sla(period, filters, now=now),
+        payments=payments(period, filters),
+        recovered=recovered(period, filters),
+        satisfaction=satisfaction(period, filters),
+        agents=agents(period, filters),
+    )
