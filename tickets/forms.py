@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from payments.models import Provider
-from tickets.models import Priority, Reason, Status, Team
+from tickets.models import Channel, Priority, Reason, Status, Team
 from tickets.selectors import QueueView
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -54,6 +54,9 @@ class QueueFilterForm(forms.Form):
     provider = forms.ChoiceField(
         choices=_blank(_("Any provider")) + Provider.choices, required=False
     )
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=_blank(_("Any channel")) + Channel.choices, required=False
+    )
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), empty_label=_("Any team"), required=False
     )
@@ -63,6 +66,8 @@ class QueueFilterForm(forms.Form):
     created_before = forms.DateField(label=_("Created until"), required=False)
     due_after = forms.DateField(label=_("Due from"), required=False)
     due_before = forms.DateField(label=_("Due until"), required=False)
+    solved_after = forms.DateField(label=_("Solved from"), required=False)
+    solved_before = forms.DateField(label=_("Solved until"), required=False)
     sort = forms.ChoiceField(label=_("Order"), choices=SORT_CHOICES, required=False)
     per_page = forms.TypedChoiceField(
         label=_("Per page"),
@@ -87,16 +92,16 @@ class QueueFilterForm(forms.Form):
         data = self.cleaned_data
         filters = {
             key: data.get(key)
-            for key in ("view", "q", "status", "priority", "reason", "provider", "tag")
+            for key in ("view", "q", "status", "priority", "reason", "provider", "channel", "tag")
         }
         filters["team"] = data["team"].pk if data.get("team") else None
         filters["assignee"] = data.get("assignee")
         filters["ordering"] = data.get("sort")
         # Dates are whole days in the agent's time zone; "until" includes the day itself.
-        for name in ("created_after", "due_after"):
+        for name in ("created_after", "due_after", "solved_after"):
             if data.get(name):
                 filters[name] = _start_of_day(data[name])
-        for name in ("created_before", "due_before"):
+        for name in ("created_before", "due_before", "solved_before"):
             if data.get(name) and data[name] < date.max:
                 filters[name] = _start_of_day(data[name] + timedelta(days=1))
         return filters

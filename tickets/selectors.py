@@ -89,12 +89,12 @@ def ticket_list(
 ) -> QuerySet[Ticket]:
     """The tickets `user` may see, filtered and ordered, ready for a list page.
 
-    `filters` keys, all optional: view (a QueueView), status, priority, reason, team (id),
-    assignee (a user id, "me" or "none"), provider (of any of its payments), tag (a name),
-    created_after/created_before and due_after/due_before (datetimes), customer_email (exact,
-    any case), q (free text over subject, customer email and name, payment provider id and what
-    customers and agents wrote) and ordering (one of TICKET_ORDERINGS, "-" for descending;
-    the view's own order by default).
+    `filters` keys, all optional: view (a QueueView), status, priority, reason, channel, team
+    (id), assignee (a user id, "me" or "none"), provider (of any of its payments), tag (a name),
+    created_after/created_before, due_after/due_before and solved_after/solved_before
+    (datetimes), customer_email (exact, any case), q (free text over subject, customer email
+    and name, payment provider id and what customers and agents wrote) and ordering (one of
+    TICKET_ORDERINGS, "-" for descending; the view's own order by default).
 
     Related rows are fetched up front, so a page costs the same number of queries whatever
     its size.
@@ -105,7 +105,7 @@ def ticket_list(
     if view:
         tickets = tickets.filter(_queue_view_condition(QueueView(view), user))
 
-    for field in ("status", "priority", "reason"):
+    for field in ("status", "priority", "reason", "channel"):
         if filters.get(field):
             tickets = tickets.filter(**{field: filters[field]})
     if filters.get("team"):
@@ -126,6 +126,8 @@ def ticket_list(
         ("created_before", "created_at__lt"),
         ("due_after", "due_at__gte"),
         ("due_before", "due_at__lt"),
+        ("solved_after", "solved_at__gte"),
+        ("solved_before", "solved_at__lt"),
     ):
         if filters.get(bound):
             tickets = tickets.filter(**{lookup: filters[bound]})
