@@ -30,6 +30,8 @@ XGETTEXT ?= /usr/bin/xgettext
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
+URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
+
 # The embedded default: SQLite, in-memory channel layer, Celery tasks run in-process.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER
 DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET) \
@@ -38,7 +40,6 @@ DEMO := $(EMBEDDED) DEBUG=1 STRIPE_WEBHOOK_SECRETS=$(DEMO_STRIPE_WEBHOOK_SECRET)
 	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=sent-mail \
 	SITE_URL=$(URL) CUSTOMER_RETURN_URL=$(URL)/demo/checkout/
 SERVICES := env DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL)
-URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST)):$(PORT)
 
 .PHONY: help venv install tools demo demo-webhook test test-services lint stack clean distclean
 

@@ -155,14 +155,25 @@ def _transcript(conversation_id: int | None) -> str:
     return render_to_string("notifications/customer/transcript_lines.txt", {"messages": messages})
 
 
+KIND_PLACEHOLDERS = {
+    Kind.PAYMENT_FAILED: ("amount", "decline_reason"),
+    Kind.AGENT_REPLIED: ("body", "agent_name"),
+    Kind.TICKET_SOLVED: ("rating_link",),
+    Kind.CHAT_TRANSCRIPT: ("transcript",),
+}
+
+
 def sample_customer_context(kind: str) -> dict[str, Any]:
-    """Made-up values for the admin's preview of a customer email."""
-    return {
+    """Made-up values for the admin's preview of a customer email: the placeholders every
+    customer email has, and those of its kind."""
+    common = {
         "customer_name": "Ana Souza",
         "ticket_number": 1042,
         "ticket_subject": _("Payment failed · €49.00"),
         "link": settings.CUSTOMER_RETURN_URL or "https://shop.example.com/checkout",
         "site_name": settings.SITE_NAME,
+    }
+    specific = {
         "amount": money(4900, "EUR"),
         "decline_reason": decline_reason_in_words("insufficient_funds"),
         "body": _("Your card was declined for lack of funds. You can try again or use PayPal."),
@@ -170,6 +181,7 @@ def sample_customer_context(kind: str) -> dict[str, Any]:
         "rating_link": absolute_url("/rate/…/"),
         "transcript": "[2026-12-04 10:02] Ana: …\n[2026-12-04 10:03] Sam Rivera: …",
     }
+    return {**common, **{key: specific[key] for key in KIND_PLACEHOLDERS.get(kind, ())}}
 
 
 def digest_context(notification: Notification) -> dict[str, Any]:
