@@ -81,6 +81,7 @@ HAPPY_RATINGS = (4, 5)
 CONTACT_ENTRY_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.AGENT_REPLY)
 OPEN_DISPUTES_LISTED = 20
 LATEST_COMMENTS = 10
+LATEST_RECOVERED = 20
 
 
 @dataclass(frozen=True)
@@ -495,6 +496,7 @@ class Recovered:
     by_currency: list[RecoveredMoney]
     failed: int
     failed_previous: int
+    latest: list[Payment] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -514,7 +516,8 @@ class Recovered:
 
 
 def recovered(period: Period, filters: Filters) -> Recovered:
-    """Recovered revenue per currency and its share of failed payments (one query)."""
+    """Recovered revenue per currency, its share of failed payments, and the latest payments
+    recovered (two queries)."""
     now, before = period, period.previous()
     rows = (
         Payment.objects.filter(_payments_q(filters))
@@ -541,6 +544,11 @@ def recovered(period: Period, filters: Filters) -> Recovered:
         ],
         failed=sum(row["failed"] for row in rows),
         failed_previous=sum(row["failed_previous"] for row in rows),
+        latest=list(
+            Payment.objects.filter(_payments_q(filters), recovered_in(period)).order_by(
+                "-recovered_at", "-pk"
+            )[:LATEST_RECOVERED]
+        ),
     )
 
 

@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:queue", permanent=False)),
     path("desk/chats/", include("chat.inbox_urls")),
+    path("desk/dashboard/", include("dashboards.urls")),
     path("", include("notifications.urls")),
     path("desk/", include("tickets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -16,6 +16,9 @@ from notifications.models import Channel as NotificationChannel
 from notifications.models import Kind, Notification, SatisfactionRating
 from notifications.models import Status as NotificationStatus
 from payments.models import Dispute, DisputeOutcome, PaymentStatus, Provider, Refund, RefundStatus
+
+# The browser tests' fixtures (Chromium, the live server), for test_browser.py here too.
+from tests.browser.conftest import browser, new_page, server  # noqa: F401
 from tests.factories import (
     AdminFactory,
     AgentFactory,
