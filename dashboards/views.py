@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from dashboards import metrics
 from dashboards.charts import dashboard_charts
-from dashboards.forms import DashboardForm
+from dashboards.forms import DEFAULT_PERIOD, DashboardForm
 from dashboards.tables import Table, dashboard_tables, headlines
 from tickets.permissions import agent_required
 from tickets.selectors import teams_for
@@ -39,7 +39,9 @@ def my_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _dashboard(request: HttpRequest, *, own: bool) -> HttpResponse:
-    form = DashboardForm(request.GET, teams=teams_for(user=request.user))
+    query = request.GET.copy()
+    query.setdefault("period", DEFAULT_PERIOD)  # so that the picker shows what the page shows
+    form = DashboardForm(query, teams=teams_for(user=request.user))
     context = {
         "form": form,
         "own": own,

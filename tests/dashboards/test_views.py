@@ -106,6 +106,14 @@ def test_the_period_picker_ends_today(choice, days):
     assert period.previous().length == days
 
 
+def test_the_picker_shows_the_default_period(client, week):
+    client.force_login(week.admin)
+
+    page = client.get(TEAM).content.decode()
+
+    assert '<option value="7d" selected>' in page
+
+
 @pytest.mark.parametrize(
     "query",
     [
