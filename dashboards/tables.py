@@ -48,8 +48,24 @@ class Table:
         writer = csv.writer(out)
         writer.writerow(self.csv_columns or self.columns)
         for row in self.rows:
-            writer.writerow(["" if cell.value is None else cell.value for cell in row])
+            writer.writerow([_spreadsheet_safe(cell.value) for cell in row])
         return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value):
+    """A customer's comment that starts like a formula ("=HYPERLINK(…)") is text in a
+    spreadsheet too: quote it. Numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return "'" + value
+    return value
 
 
 def count(value: int | None, url: str = "") -> Cell:
