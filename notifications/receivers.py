@@ -104,34 +104,37 @@ def _agent_is_in_the_chat(conversation_id: int, agent_id: int) -> bool:
     ).exists()
 
 
-def _status_changed(entry: TimelineEntry) -> None:
-    if entry.data.get("to") != Status.SOLVED:
-        return
+def _email_the_customer(
+    entry: TimelineEntry, *, kind: Kind, subject_ref: str, occasion: str = "",
+    context: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """A customer email about the entry's ticket, in the customer's language, if they have an
+    address."""
     ticket = Ticket.objects.select_related("customer").get(pk=entry.ticket_id)
     customer = ticket.customer
     if customer is None or not customer.email:
         return
     notify(
-        kind=Kind.TICKET_SOLVED, channel=Channel.EMAIL, subject_ref=f"ticket:{ticket.pk}",
-        occasion=f"entry:{entry.pk}", customer=customer, email=customer.email, ticket=ticket,
-        language=customer.locale,
+        kind=kind, channel=Channel.EMAIL, subject_ref=subject_ref, occasion=occasion,
+        customer=customer, email=customer.email, ticket=ticket, language=customer.locale,
+        context=context,
     )  # fmt: skip
+
+
+def _status_changed(entry: TimelineEntry) -> None:
+    if entry.data.get("to") == Status.SOLVED:
+        _email_the_customer(entry, kind=Kind.TICKET_SOLVED, subject_ref=f"ticket:{entry.ticket_id}",
+                            occasion=f"entry:{entry.pk}")  # fmt: skip
 
 
 def _payment_event(entry: TimelineEntry) -> None:
     payment_id = entry.data.get("payment")
-    if entry.data.get("kind") != "payment_failed" or not payment_id:
-        return
-    ticket = Ticket.objects.select_related("customer").get(pk=entry.ticket_id)
-    customer = ticket.customer
-    if customer is None or not customer.email:
-        return
-    # One email per failed payment and ticket, however many events report the failure.
-    notify(
-        kind=Kind.PAYMENT_FAILED, channel=Channel.EMAIL, subject_ref=f"payment:{payment_id}",
-        occasion=f"ticket:{ticket.pk}", customer=customer, email=customer.email, ticket=ticket,
-        language=customer.locale, context={"payment": payment_id},
-    )  # fmt: skip
+    if entry.data.get("kind") == "payment_failed" and payment_id:
+        # One email per failed payment and ticket, however many events report the failure.
+        _email_the_customer(
+            entry, kind=Kind.PAYMENT_FAILED, subject_ref=f"payment:{payment_id}",
+            occasion=f"ticket:{entry.ticket_id}", context={"payment": payment_id},
+        )  # fmt: skip
 
 
 _HANDLERS = {
@@ -147,14 +150,9 @@ _HANDLERS = {
 @receiver(agent_replied)
 def _reply_is_emailed(sender: Any, entry: TimelineEntry, **kwargs: Any) -> None:
     """An agent's reply written on the ticket goes to the customer by email."""
-    ticket = Ticket.objects.select_related("customer").get(pk=entry.ticket_id)
-    customer = ticket.customer
-    if customer is None or not customer.email:
-        return
     author = entry.author
-    notify(
-        kind=Kind.AGENT_REPLIED, channel=Channel.EMAIL, subject_ref=f"entry:{entry.pk}",
-        customer=customer, email=customer.email, ticket=ticket, language=customer.locale,
+    _email_the_customer(
+        entry, kind=Kind.AGENT_REPLIED, subject_ref=f"entry:{entry.pk}",
         context={
             "body": entry.body,
             "agent": (author.get_full_name() or author.get_username()) if author else "",
