@@ -51,10 +51,11 @@ def _proc_tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its live descendants."""
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """CPU time (user + system) of a process and its live descendants (or of the process
+    alone)."""
     total = 0
-    for each in _proc_tree(pid):
+    for each in _proc_tree(pid) if descendants else [pid]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])

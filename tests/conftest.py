@@ -3,6 +3,9 @@
 import copy
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,14 +151,107 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings):
-    """A real Celery worker on the Redis broker, sharing the test database."""
-    import subprocess
-    import sys
+ROOT = Path(__file__).resolve().parents[1]
 
+
+class CeleryProcess:
+    """One `celery -A helpdesk …` subprocess (a worker or beat) on the test database and the
+    Redis broker. Its output goes to a log file, shown when it fails to start."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], log: Path) -> None:
+        self.args = args
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    def start(self) -> "CeleryProcess":
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "helpdesk", *self.args],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL this process, and nothing else: it gets no chance to finish or clean up."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class RealCelery:
+    """Real Celery workers and beat for one test, stopped when it ends. Each start takes extra
+    environment (say a short CELERY_VISIBILITY_TIMEOUT_S, or EMAIL_* for an SMTP sink)."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.started: list[CeleryProcess] = []
+
+    def _process(self, name: str, args: list[str], extra_env: dict[str, str]) -> CeleryProcess:
+        log = self.log_dir / f"{len(self.started)}-{name}.log"
+        process = CeleryProcess(args, env={**self.env, **extra_env}, log=log)
+        self.started.append(process)
+        return process.start()
+
+    def start_worker(
+        self, *, pool: str = "solo", concurrency: int = 1, **extra_env: str
+    ) -> CeleryProcess:
+        """A worker, once it answers a ping. `solo` runs tasks in the worker's own process, so
+        killing that one pid kills the task it runs."""
+        hostname = f"test-{os.getpid()}-{len(self.started)}"
+        worker = self._process(
+            "worker",
+            ["worker", "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--hostname", f"{hostname}@%h"],
+            extra_env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = celery_app.control.ping(timeout=0.5)
+            if any(f"{hostname}@" in name for reply in replies for name in reply):
+                return worker
+            if worker.process.poll() is not None:
+                pytest.fail(f"celery worker exited:\n{worker.output()}")
+        worker.kill()
+        pytest.fail(f"celery worker did not answer a ping within 60 s:\n{worker.output()}")
+
+    def start_beat(self, **extra_env: str) -> CeleryProcess:
+        """Beat on django-celery-beat's database scheduler, as production runs it."""
+        return self._process(
+            "beat",
+            ["beat", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+             "--loglevel", "INFO"],
+            extra_env,
+        )  # fmt: skip
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            process.stop()
+
+
+@pytest.fixture
+def real_celery(transactional_db, settings, tmp_path) -> Iterator[RealCelery]:
+    """Start real Celery processes sharing the test database; tasks the test queues go to
+    them through Redis."""
     require_real_services()
-    root = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
@@ -164,35 +260,18 @@ def celery_worker_process(transactional_db, settings):
         "DB_CONN_MAX_AGE": "0",
     }
     celery_app.control.purge()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@%h"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        replies = celery_app.control.ping(timeout=0.5)
-        if any(f"test-{os.getpid()}@" in name for reply in replies for name in reply):
-            break
-        if worker.poll() is not None:
-            pytest.fail(f"celery worker exited:\n{worker.stdout.read()}")
-    else:
-        worker.kill()
-        pytest.fail("celery worker did not answer a ping within 60 s")
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
-    yield worker
+    celery = RealCelery(env=env, log_dir=tmp_path)
+    yield celery
     celery_app.conf.task_always_eager = previous
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    celery.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(real_celery) -> CeleryProcess:
+    """A real Celery worker on the Redis broker, sharing the test database."""
+    return real_celery.start_worker()
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.1):
