@@ -42,6 +42,9 @@ from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
+# A retry task may come back a moment before the time it was given.
+RETRY_SLACK = timedelta(seconds=2)
+
 # The emails a customer stops by unsubscribing. Replies to what they asked, and the transcript
 # they asked for, still reach them.
 UNSUBSCRIBABLE = (Kind.PAYMENT_FAILED, Kind.TICKET_SOLVED)
@@ -179,9 +182,11 @@ def notification_deliver(notification_pk: int) -> Delivery:
             logger.error("Notification %s failed for good: %s", notification.pk, error)
             _finish(notification, Status.FAILED, error=repr(error))
             return Delivery(Status.FAILED)
-        logger.warning("Notification %s failed, will retry: %s", notification.pk, error)
-        _finish(notification, Status.PENDING, error=repr(error))
-        return Delivery(Status.PENDING, retry_in=retry_delay(notification.attempts))
+        delay = retry_delay(notification.attempts)
+        logger.warning("Notification %s failed, will retry in %.0f s: %s", notification.pk,
+                       delay, error)  # fmt: skip
+        _finish(notification, Status.PENDING, error=repr(error), retry_in=delay)
+        return Delivery(Status.PENDING, retry_in=delay)
     except Exception as error:
         # A template an admin broke, a recipient that vanished: trying again will not help.
         logger.exception("Notification %s cannot be sent", notification.pk)
@@ -211,6 +216,11 @@ def _claim(notification_pk: int) -> Notification | Delivery:
         if notification.status in (Status.SENT, Status.FAILED, Status.SKIPPED):
             return Delivery(notification.status)
         now = timezone.now()
+        # A copy of the task (the sweep's, the broker's) early for a retry waits its turn: the
+        # backoff holds however many copies there are.
+        if notification.next_attempt_at and notification.next_attempt_at > now + RETRY_SLACK:
+            remaining = (notification.next_attempt_at - now).total_seconds()
+            return Delivery(Status.PENDING, retry_in=remaining)
         if notification.status == Status.SENDING and notification.claimed_at + lease > now:
             remaining = (notification.claimed_at + lease - now).total_seconds()
             return Delivery(Status.SENDING, retry_in=remaining + 1)
@@ -221,12 +231,15 @@ def _claim(notification_pk: int) -> Notification | Delivery:
     return notification
 
 
-def _finish(notification: Notification, status: Status, *, error: str = "") -> None:
+def _finish(
+    notification: Notification, status: Status, *, error: str = "", retry_in: float | None = None
+) -> None:
     fields: dict[str, Any] = {"status": status, "last_error": error[:2000]}
     if status == Status.SENT:
         fields["sent_at"] = timezone.now()
     if status == Status.PENDING:
         fields["claimed_at"] = None
+        fields["next_attempt_at"] = timezone.now() + timedelta(seconds=retry_in or 0)
     # Only the holder of the claim finishes it: a claim taken over after its lease ended wins.
     Notification.objects.filter(
         pk=notification.pk, status=Status.SENDING, claimed_at=notification.claimed_at
@@ -256,12 +269,17 @@ def undelivered_notifications():
     """Pending notifications nobody picked up (queued while the broker was down), and claims
     whose lease ran out (a worker died holding them)."""
     now = timezone.now()
-    return Notification.objects.filter(
-        status__in=(Status.PENDING, Status.SENDING),
-        created_at__lte=now - timedelta(seconds=settings.NOTIFICATION_SWEEP_AFTER_S),
-    ).exclude(
-        status=Status.SENDING,
-        claimed_at__gt=now - timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_S),
+    return (
+        Notification.objects.filter(
+            status__in=(Status.PENDING, Status.SENDING),
+            created_at__lte=now - timedelta(seconds=settings.NOTIFICATION_SWEEP_AFTER_S),
+        )
+        .exclude(
+            status=Status.SENDING,
+            claimed_at__gt=now - timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_S),
+        )
+        # Waiting for a retry: its own task comes back then.
+        .exclude(status=Status.PENDING, next_attempt_at__gt=now)
     )
 
 
@@ -281,7 +299,9 @@ def notification_retry(notification: Notification) -> None:
     """An admin asks for a failed notification to be tried again."""
     updated = Notification.objects.filter(
         pk=notification.pk, status__in=(Status.FAILED, Status.SKIPPED)
-    ).update(status=Status.PENDING, attempts=0, claimed_at=None, last_error="")
+    ).update(
+        status=Status.PENDING, attempts=0, claimed_at=None, next_attempt_at=None, last_error=""
+    )
     if updated:
         transaction.on_commit(lambda: enqueue_delivery(notification.pk))
 
