@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: signed provider deliveries and Celery in-process."""
+"""Fixtures shared by the whole suite: signed provider deliveries, Celery in-process or in a
+real worker, and the desk socket."""
 
 import copy
 import json
@@ -7,12 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 import stripe
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
 
 from helpdesk.celery import app as celery_app
 
@@ -282,3 +288,37 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 30, interval: f
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+# The desk socket ---------------------------------------------------------------------------
+
+DESK = "/ws/desk/"
+ORIGIN = "http://127.0.0.1"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+@pytest_asyncio.fixture
+async def open_desk() -> AsyncIterator[Callable[..., Any]]:
+    """Open the desk socket as `user` (anonymous with None); every socket is closed at the end."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_(user=None, *, origin: str | None = ORIGIN) -> WebsocketCommunicator:
+        headers = [(b"origin", origin.encode())] if origin else []
+        if user is not None:
+            cookie = await database_sync_to_async(session_cookie)(user)
+            headers.append((b"cookie", cookie.encode()))
+        from helpdesk.asgi import application
+
+        desk = WebsocketCommunicator(application, DESK, headers=headers)
+        opened.append(desk)
+        desk.connected, _ = await desk.connect()
+        return desk
+
+    yield open_
+    for desk in opened:
+        await desk.disconnect()

@@ -12,9 +12,7 @@ import re
 import time
 
 import pytest
-from django.conf import settings
 from django.http import HttpResponse
-from django.test import Client
 from django.urls import include, path
 from websockets.sync.client import connect as websocket_connect
 
@@ -22,6 +20,7 @@ from chat.identity import identity_token_make
 from chat.models import ChatMessage, Conversation, ConversationStatus, FaqArticle
 from payments.models import Payment, PaymentStatus
 from tests.browser.conftest import screenshot
+from tests.conftest import session_cookie
 from tickets.models import Reason, Ticket
 from tickets.services import default_team
 
@@ -322,12 +321,6 @@ def test_a_visitor_without_a_token_gives_an_email_and_a_reload_continues_the_cha
 
 
 # With an agent -------------------------------------------------------------------------------
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 class AgentSocket:

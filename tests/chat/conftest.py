@@ -8,11 +8,10 @@ import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 
 from chat.identity import identity_token_make
 from helpdesk.asgi import application
+from tests.conftest import session_cookie
 from tests.factories import AgentFactory
 from tickets.services import default_team
 
@@ -45,12 +44,6 @@ def noor(support_team):
 
 def token_for(email: str, **claims: Any) -> str:
     return identity_token_make(email=email, **claims)
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 async def receive_until(socket: WebsocketCommunicator, timeout: float = 3, **expected: Any):

@@ -6,18 +6,14 @@ database is transactional: a notice is delivered from the change's on-commit cal
 runs in-process), so it is sent only once the change is really committed.
 """
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk.asgi import application
 from notifications.models import Channel, Kind, Notification
 from tests.factories import AgentFactory, TeamFactory, TicketFactory
 from tickets.models import Ticket
@@ -25,35 +21,8 @@ from tickets.services import ticket_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESK = "/ws/desk/"
-ORIGIN = "http://127.0.0.1"
 # Long enough for a message that is on its way to arrive, short enough to keep the suite quick.
 QUIET_S = 0.3
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-@pytest_asyncio.fixture
-async def open_desk() -> AsyncIterator[Callable[..., Any]]:
-    """Open the desk socket as `user`; every socket is closed at the end."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_(user) -> WebsocketCommunicator:
-        cookie = await database_sync_to_async(session_cookie)(user)
-        headers = [(b"origin", ORIGIN.encode()), (b"cookie", cookie.encode())]
-        desk = WebsocketCommunicator(application, DESK, headers=headers)
-        opened.append(desk)
-        connected, _ = await desk.connect()
-        assert connected
-        return desk
-
-    yield open_
-    for desk in opened:
-        await desk.disconnect()
 
 
 async def notices(desk: WebsocketCommunicator) -> list[dict[str, Any]]:

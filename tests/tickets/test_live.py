@@ -10,23 +10,18 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from websockets.sync.client import connect as websocket_connect
 
-from helpdesk.asgi import application
-from tests.conftest import stripe_event, stripe_headers, wait_until
+from tests.conftest import DESK, session_cookie, stripe_event, stripe_headers, wait_until
 from tests.factories import AgentFactory, TeamFactory, TicketFactory
 from tickets import consumers, live
 from tickets.consumers import (
@@ -44,36 +39,8 @@ from tickets.services import default_team, ticket_create, ticket_note, ticket_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESK = "/ws/desk/"
-ORIGIN = "http://127.0.0.1"
 # Long enough for a message that is on its way to arrive, short enough to keep the suite quick.
 QUIET_S = 0.3
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-@pytest_asyncio.fixture
-async def open_desk() -> AsyncIterator[Callable[..., Any]]:
-    """Open the desk socket as `user` (anonymous with None); every socket is closed at the end."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_(user=None, *, origin: str | None = ORIGIN) -> WebsocketCommunicator:
-        headers = [(b"origin", origin.encode())] if origin else []
-        if user is not None:
-            cookie = await database_sync_to_async(session_cookie)(user)
-            headers.append((b"cookie", cookie.encode()))
-        desk = WebsocketCommunicator(application, DESK, headers=headers)
-        opened.append(desk)
-        desk.connected, _ = await desk.connect()
-        return desk
-
-    yield open_
-    for desk in opened:
-        await desk.disconnect()
 
 
 async def close_code(desk: WebsocketCommunicator) -> int | None:
