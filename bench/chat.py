@@ -94,7 +94,6 @@ import json
 import math
 import os
 import random
-import re
 import signal
 import subprocess
 import tempfile
@@ -107,6 +106,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
     HOST,
+    check_bench_arguments,
     cpu_seconds,
     free_ports,
     machine_busy_seconds,
@@ -828,11 +828,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.floor_duration is None:
         args.floor_duration = min(args.duration, 60)
     args.burst_conversations = min(args.burst_conversations, args.conversations)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.db_name) or args.db_name in (
-        "postgres",
-        "paydesk",
-    ):
-        parser.error("--db-name must be a plain lower-case identifier of the bench's own")
+    check_bench_arguments(parser, args)
     return args
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -129,3 +130,17 @@ def channel_layer_settings(layer: str, redis_url: str) -> dict:
         return {"default": {"BACKEND": CHANNEL_LAYERS[layer]}}
     config = {"hosts": [redis_url], "prefix": BENCH_LAYER_PREFIX}
     return {"default": {"BACKEND": CHANNEL_LAYERS[layer], "CONFIG": config}}
+
+
+def check_bench_arguments(parser, args) -> None:
+    """What every benchmark checks of its arguments: it drops and recreates `--db-name`, flushes
+    `--redis-db`, and passes `--env KEY=VALUE` on to its servers."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.db_name) or args.db_name in (
+        "postgres",
+        "paydesk",
+    ):
+        parser.error("--db-name must be a plain lower-case identifier of the bench's own")
+    if getattr(args, "redis_db", None) == 0:
+        parser.error("--redis-db 0 is the default database of other tools; use one of its own")
+    if any("=" not in item for item in getattr(args, "env", [])):
+        parser.error("--env takes KEY=VALUE")

@@ -69,7 +69,6 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import argparse
 import json
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -82,6 +81,7 @@ import redis
 
 from bench.common import (
     HOST,
+    check_bench_arguments,
     cpu_seconds,
     machine_busy_seconds,
     percentile,
@@ -118,12 +118,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra environment of the worker (repeatable), to try a variant",
     )
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.db_name) or args.db_name == "postgres":
-        parser.error("--db-name must be a plain lower-case identifier other than postgres")
-    if args.redis_db == 0:
-        parser.error("--redis-db 0 is the default database of other tools; use one of its own")
-    if any("=" not in item for item in args.env):
-        parser.error("--env takes KEY=VALUE")
+    check_bench_arguments(parser, args)
     return args
 
 

@@ -106,6 +106,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     CLK_TCK,
     HOST,
+    check_bench_arguments,
     cpu_seconds,
     free_ports,
     machine_busy_seconds,
@@ -651,12 +652,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra environment of the servers and the worker (repeatable), to try a variant",
     )
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.db_name) or args.db_name == "postgres":
-        parser.error("--db-name must be a plain lower-case identifier other than postgres")
-    if args.redis_db == 0:
-        parser.error("--redis-db 0 is the default database of other tools; use one of its own")
-    if any("=" not in item for item in args.env):
-        parser.error("--env takes KEY=VALUE")
+    check_bench_arguments(parser, args)
     if not 0 <= args.duplicates < 1:
         parser.error("--duplicates must be in [0, 1)")
     return args
