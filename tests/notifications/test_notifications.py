@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from chat.models import Conversation, ConversationStatus
 from notifications.models import (
@@ -407,3 +407,86 @@ def test_the_sweep_queues_what_was_never_delivered(settings, monkeypatch):
     assert stuck.status == Status.SENT
     assert fresh.status == Status.PENDING
     assert len(mail.outbox) == 1
+
+
+# Every kind ------------------------------------------------------------------------------------
+
+
+def _customer_notice_of(kind: Kind, customer) -> Notification:
+    """A notification of `kind` to `customer` about a real ticket, as the receivers write it."""
+    from chat.models import Conversation
+
+    ticket = TicketFactory(customer=customer, subject="Card declined")
+    context = {
+        Kind.PAYMENT_FAILED: lambda: {"payment": ticket.payments.create(
+            provider="stripe", provider_payment_id=f"pi_{kind}_{customer.pk}", amount_minor=4900,
+            currency="EUR", failure_code="insufficient_funds", customer=customer).pk},
+        Kind.AGENT_REPLIED: lambda: {"body": "Try again", "agent": "Sam Rivera"},
+        Kind.TICKET_SOLVED: dict,
+        Kind.CHAT_TRANSCRIPT: lambda: {"conversation": Conversation.objects.create(
+            ticket=ticket, customer=customer, team=ticket.team, language=customer.locale).pk},
+    }[kind]()  # fmt: skip
+    return notify(
+        kind=kind, channel=Channel.EMAIL, subject_ref=f"ticket:{ticket.pk}", customer=customer,
+        email=customer.email, ticket=ticket, language=customer.locale, context=context,
+    )  # fmt: skip
+
+
+CUSTOMER_KINDS_IN_GREEK = {
+    Kind.PAYMENT_FAILED: "πληρωμή",
+    Kind.AGENT_REPLIED: "Re: [#",
+    Kind.TICKET_SOLVED: "#",
+    Kind.CHAT_TRANSCRIPT: "#",
+}
+
+
+@pytest.mark.parametrize("kind", list(CUSTOMER_KINDS_IN_GREEK))
+def test_each_customer_email_goes_once_in_the_customers_language_unless_switched_off(kind):
+    from notifications.emails import build
+
+    greek = CustomerFactory(email="maria@example.gr", locale="el")
+    notification = _customer_notice_of(kind, greek)
+
+    notification_deliver(notification.pk)
+    notification_deliver(notification.pk)  # the task again
+
+    (message,) = mail.outbox
+    assert message.to == ["maria@example.gr"]
+    assert 'lang="el"' in message.alternatives[0][0]
+    with translation.override("en"):
+        english = build(Notification(**{**_fields(notification), "language": "en"}))
+    assert message.body != english.body  # written in Greek, not in English
+    assert message.extra_headers["List-Unsubscribe"]
+
+    CustomerEmail.objects.filter(kind=kind).update(enabled=False)
+    off = _customer_notice_of(kind, CustomerFactory(email="ana@example.com"))
+    assert notification_deliver(off.pk).status == Status.SKIPPED
+    assert len(mail.outbox) == 1
+
+
+def _fields(notification: Notification) -> dict:
+    return {f.attname: getattr(notification, f.attname) for f in Notification._meta.fields}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Kind.TICKET_ASSIGNED, Kind.CUSTOMER_REPLIED, Kind.URGENT_TICKET, Kind.SLA_WARNING,
+        Kind.SLA_BREACHED, Kind.DISPUTE_DEADLINE_72H, Kind.DISPUTE_DEADLINE_24H,
+    ],
+)  # fmt: skip
+def test_each_agent_notice_reads_in_the_agents_language(kind, sam):
+    from notifications.texts import headline
+
+    notice = Notification(
+        kind=kind, channel=Channel.IN_APP, user=sam,
+        context={"number": 7, "subject": "Card", "customer": "Ana", "team": "Payments",
+                 "due_at": "2026-12-05T10:00:00+00:00", "target": "first_response"},
+    )  # fmt: skip
+    with translation.override("en"):
+        english = headline(notice)
+    for language in ("el", "fa"):
+        with translation.override(language):
+            translated = headline(notice)
+        assert translated != english, language
+        assert "#7" in translated or "7" in translated
