@@ -439,6 +439,8 @@ def count_queries(user: Any, pages: dict[str, str]) -> dict[str, list[dict[str, 
 def explain(db_url: str, queries: list[dict[str, Any]], out: Path) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) the queries into `out` (read-only queries only)."""
     with psycopg.connect(db_url) as conn, out.open("w") as file:
+        conn.execute("SET jit = off")  # as the page runs them (dashboards.metrics.dashboard)
+        conn.commit()
         for query in queries:
             if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
