@@ -465,7 +465,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--warmup", type=int, default=3, help="requests per page sent first and not counted")
     add("--explain", type=int, default=0, help="EXPLAIN ANALYZE this many slowest queries")
     add("--db-name", default="paydesk_bench_dashboard", help="PostgreSQL database of the bench")
-    add("--redis-db", type=int, default=7, help="Redis database number of the server")
+    add("--redis-db", type=int, default=11, help="Redis database number of the server")
     add("--base-port", type=int, default=8301, help="first port to try for the server")
     add("--seed", type=int, default=1, help="random seed of the fill")
     add("--json-out", type=Path, help="also write the JSON result to this file")
