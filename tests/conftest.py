@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite: signed provider deliveries, Celery in-process or in a
 real worker, and the desk socket."""
 
+import asyncio
+import contextlib
 import copy
 import json
 import os
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -302,23 +305,37 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-@pytest_asyncio.fixture
-async def open_desk() -> AsyncIterator[Callable[..., Any]]:
-    """Open the desk socket as `user` (anonymous with None); every socket is closed at the end."""
+@contextlib.asynccontextmanager
+async def socket_opener(*, default_origin: str) -> AsyncIterator[Callable[..., Any]]:
+    """open_(path, user=None, origin=…): a communicator on Paydesk's ASGI application, connected
+    as `user` (anonymous with None); every socket it opened is closed at the end."""
+    from helpdesk.asgi import application
+
     opened: list[WebsocketCommunicator] = []
 
-    async def open_(user=None, *, origin: str | None = ORIGIN) -> WebsocketCommunicator:
+    async def open_(path: str, user=None, *, origin: str | None = default_origin):
         headers = [(b"origin", origin.encode())] if origin else []
         if user is not None:
             cookie = await database_sync_to_async(session_cookie)(user)
             headers.append((b"cookie", cookie.encode()))
-        from helpdesk.asgi import application
+        socket = WebsocketCommunicator(application, path, headers=headers)
+        opened.append(socket)
+        socket.connected, _ = await socket.connect()
+        return socket
 
-        desk = WebsocketCommunicator(application, DESK, headers=headers)
-        opened.append(desk)
-        desk.connected, _ = await desk.connect()
-        return desk
+    try:
+        yield open_
+    finally:
+        for socket in opened:
+            # A socket whose application already stopped (a test that timed out waiting on
+            # it) cannot be disconnected; the rest of the teardown (the database flush) must
+            # still run.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await socket.disconnect()
 
-    yield open_
-    for desk in opened:
-        await desk.disconnect()
+
+@pytest_asyncio.fixture
+async def open_desk() -> AsyncIterator[Callable[..., Any]]:
+    """open_desk(user=None, origin=…): the desk socket as `user`."""
+    async with socket_opener(default_origin=ORIGIN) as open_:
+        yield partial(open_, DESK)

@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat.identity import identity_token_make
-from helpdesk.asgi import application
-from tests.conftest import session_cookie
+from tests.conftest import socket_opener
 from tests.factories import AgentFactory
 from tickets.services import default_team
 
@@ -64,21 +62,8 @@ async def close_code(socket: WebsocketCommunicator) -> int | None:
 @pytest_asyncio.fixture
 async def open_socket() -> AsyncIterator[Callable[..., Any]]:
     """open_socket(path, user=None, origin=…): a connected communicator, closed at the end."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_(path: str, user=None, *, origin: str | None = SHOP) -> WebsocketCommunicator:
-        headers = [(b"origin", origin.encode())] if origin else []
-        if user is not None:
-            cookie = await database_sync_to_async(session_cookie)(user)
-            headers.append((b"cookie", cookie.encode()))
-        socket = WebsocketCommunicator(application, path, headers=headers)
-        opened.append(socket)
-        socket.connected, _ = await socket.connect()
-        return socket
-
-    yield open_
-    for socket in opened:
-        await socket.disconnect()
+    async with socket_opener(default_origin=SHOP) as open_:
+        yield open_
 
 
 @pytest.fixture

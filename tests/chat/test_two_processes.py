@@ -24,8 +24,8 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as websocket_connect
 
 from chat.models import Conversation
-from tests.chat.conftest import CHAT_SECRET, SHOP, session_cookie, token_for
-from tests.conftest import database_url_for_subprocess, require_real_services
+from tests.chat.conftest import CHAT_SECRET, SHOP, token_for
+from tests.conftest import database_url_for_subprocess, require_real_services, session_cookie
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
