@@ -106,6 +106,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
     HOST,
+    background_load,
     check_bench_arguments,
     cpu_seconds,
     free_ports,
@@ -858,11 +859,7 @@ def main(argv: list[str] | None = None) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     print(f"[bench] layer {args.layer}, {args.servers} servers, logs in {log_dir}", flush=True)
-    busy = machine_busy_seconds()
-    time.sleep(2)
-    background_cores = round((machine_busy_seconds() - busy) / 2, 2)
-    if background_cores > 0.2:
-        print(f"[bench] warning: the machine is already busy ({background_cores} cores)")
+    background_cores = background_load()
 
     recreate_database(args.db_name)
     subprocess.run(

@@ -9,6 +9,7 @@ import contextlib
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 import psycopg
@@ -144,3 +145,14 @@ def check_bench_arguments(parser, args) -> None:
         parser.error("--redis-db 0 is the default database of other tools; use one of its own")
     if any("=" not in item for item in getattr(args, "env", [])):
         parser.error("--env takes KEY=VALUE")
+
+
+def background_load(seconds: float = 2.0) -> float:
+    """The cores other programs keep busy before a run starts (warned of past 0.2): a run on a
+    busy machine measures the machine, not Paydesk."""
+    busy = machine_busy_seconds()
+    time.sleep(seconds)
+    cores = round((machine_busy_seconds() - busy) / seconds, 2)
+    if cores > 0.2:
+        print(f"[bench] warning: the machine is already busy ({cores} cores)")
+    return cores

@@ -63,7 +63,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.common import HOST, free_ports, machine_busy_seconds, percentile, recreate_database
+from bench.common import (
+    HOST,
+    background_load,
+    free_ports,
+    percentile,
+    recreate_database,
+)
 from bench.queue import (
     cpu_calibration_ms,
     database_exists,
@@ -491,11 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     print(f"[bench] database {args.db_name}, logs in {log_dir}")
-    busy = machine_busy_seconds()
-    time.sleep(2)
-    background_cores = round((machine_busy_seconds() - busy) / 2, 2)
-    if background_cores > 0.2:
-        print(f"[bench] warning: the machine is already busy ({background_cores} cores)")
+    background_cores = background_load()
     calibration_ms = cpu_calibration_ms()
 
     wanted = {"tickets": args.tickets, "seed": args.seed, "version": FILL_VERSION}

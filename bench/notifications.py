@@ -81,6 +81,7 @@ import redis
 
 from bench.common import (
     HOST,
+    background_load,
     check_bench_arguments,
     cpu_seconds,
     machine_busy_seconds,
@@ -303,11 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     record = log_dir / "smtp-sink.jsonl"
     print(f"[bench] database {args.db_name}, Redis db {args.redis_db}, logs in {log_dir}")
 
-    busy = machine_busy_seconds()
-    time.sleep(2)
-    background_cores = round((machine_busy_seconds() - busy) / 2, 2)
-    if background_cores > 0.2:
-        print(f"[bench] warning: the machine is already busy ({background_cores} cores)")
+    background_cores = background_load()
     recreate_database(args.db_name)
     redis.Redis.from_url(redis_url).flushdb()
     env = {

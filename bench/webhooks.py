@@ -106,6 +106,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     CLK_TCK,
     HOST,
+    background_load,
     check_bench_arguments,
     cpu_seconds,
     free_ports,
@@ -687,11 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     distinct = len({d.event_id for d in stream.deliveries})
 
     print(f"[bench] database {args.db_name}, Redis db {args.redis_db}, logs in {log_dir}")
-    busy = machine_busy_seconds()
-    time.sleep(2)
-    background_cores = round((machine_busy_seconds() - busy) / 2, 2)
-    if background_cores > 0.2:
-        print(f"[bench] warning: the machine is already busy ({background_cores} cores)")
+    background_cores = background_load()
     recreate_database(args.db_name)
     redis.Redis.from_url(redis_url).flushdb()
     env = {
