@@ -66,6 +66,7 @@ from psycopg import sql
 from bench.common import (
     HOST,
     background_load,
+    check_bench_arguments,
     free_ports,
     percentile,
     recreate_database,
@@ -476,8 +477,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--seed", type=int, default=1, help="random seed of the fill")
     add("--json-out", type=Path, help="also write the JSON result to this file")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.db_name) or args.db_name == "postgres":
-        parser.error("--db-name must be a plain lower-case identifier other than postgres")
+    check_bench_arguments(parser, args)
     return args
 
 

@@ -119,6 +119,14 @@ class QueueLinks:
         return self.url(solved_after=first.isoformat(), solved_before=last.isoformat(), **params)
 
 
+# Every table dashboard_tables makes, by name: a CSV link names one of them.
+TABLE_NAMES = frozenset({
+    "volume", "reasons", "channels", "speed", "sla", "providers", "declines", "disputes",
+    "open_disputes", "refunds", "recovered", "recovered_payments", "satisfaction", "comments",
+    "agents",
+})  # fmt: skip
+
+
 def dashboard_tables(figures: Dashboard) -> dict[str, Table]:
     """Every table of the page, by name (the `table` of the CSV export)."""
     links = QueueLinks(figures.period, figures.filters)

@@ -204,6 +204,18 @@ def test_each_csv_holds_its_table(client, week):
         assert len(rows) == len(table.rows)
 
 
+def test_every_table_is_exported_and_an_unknown_one_is_refused_before_any_figure(
+    client, week, django_assert_max_num_queries
+):
+    client.force_login(week.admin)
+    from dashboards.tables import TABLE_NAMES
+
+    assert set(client.get(TEAM, THE_WEEK).context["tables"]) == TABLE_NAMES
+    with django_assert_max_num_queries(4):  # the session and the user, no figure
+        response = client.get(TEAM, {**THE_WEEK, "format": "csv", "table": "nope"})
+    assert response.status_code == 404
+
+
 def test_the_csv_gives_plain_values(client, week):
     client.force_login(week.admin)
 
