@@ -3,7 +3,7 @@
 import smtplib
 
 from notifications import emails
-from notifications.models import Channel, Notification, Status
+from notifications.models import Channel, Notification
 from tickets.live import send_to_groups, user_group
 
 # Worth another try later: the mail server is down or slow, the connection broke.
@@ -20,13 +20,11 @@ def send(notification: Notification) -> None:
 
 
 def announce_unread(user, *, notice: int | None = None) -> None:
-    """Tell the agent's tabs their unread count (and which notice is new). Counted after the
-    notice itself is marked sent, so the count the page shows includes it."""
-    from notifications.models import Notification as N
+    """Tell the agent's tabs their unread count (and which notice is new). A new notice is
+    still being sent, so not yet counted among the sent ones: it adds itself."""
+    from notifications.services import unread_count
 
-    unread = N.objects.filter(
-        user=user, channel=Channel.IN_APP, read_at__isnull=True, status=Status.SENT
-    ).count() + (1 if notice is not None else 0)
+    unread = unread_count(user) + (1 if notice is not None else 0)
     send_to_groups(
         [user_group(user.pk)], {"type": NOTICE, "unread": unread, "notification": notice}
     )

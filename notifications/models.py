@@ -80,7 +80,6 @@ class Notification(models.Model):
     occasion = models.CharField(max_length=60, blank=True)
     language = models.CharField(max_length=10, default="en")
     context = models.JSONField(default=dict, blank=True)
-    title = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

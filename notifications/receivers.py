@@ -29,7 +29,10 @@ def ticket_facts(ticket: Ticket) -> dict[str, Any]:
 
 
 def team_agents(ticket: Ticket):
-    return ticket.team.members.filter(is_active=True)
+    # With what notify_agent reads of each: their language and their email choices.
+    return ticket.team.members.filter(is_active=True).select_related(
+        "profile", "notification_preferences"
+    )
 
 
 @receiver(post_save, sender=TimelineEntry)
@@ -42,8 +45,9 @@ def _entry_notifies(sender: Any, instance: TimelineEntry, created: bool, **kwarg
 
 
 def _ticket_created(entry: TimelineEntry) -> None:
-    ticket = Ticket.objects.select_related("team", "customer").get(pk=entry.ticket_id)
-    if ticket.priority == Priority.URGENT or ticket.reason == Reason.DISPUTE:
+    # The entry was written with the ticket just made: no query for a ticket nobody hears of.
+    if entry.ticket.priority == Priority.URGENT or entry.ticket.reason == Reason.DISPUTE:
+        ticket = Ticket.objects.select_related("team", "customer").get(pk=entry.ticket_id)
         _tell_team_urgent(ticket, occasion="created", author_id=entry.author_id)
 
 

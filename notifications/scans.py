@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from notifications.models import Channel, Kind
+from notifications.models import Channel, Kind, Notification
 from notifications.receivers import team_agents, ticket_facts
 from notifications.services import notify, notify_agent
 from notifications.texts import iso
@@ -37,22 +37,37 @@ def sla_scan(now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     oldest = now - timedelta(hours=settings.SLA_BREACH_NOTICE_HOURS)
-    tickets = tickets_breaching_sla(
-        within=timedelta(minutes=settings.SLA_WARNING_MINUTES), now=now
-    ).filter(due_at__gt=oldest)[:SCAN_LIMIT]
+    tickets = list(
+        tickets_breaching_sla(within=timedelta(minutes=settings.SLA_WARNING_MINUTES), now=now)
+        .filter(due_at__gt=oldest)
+        .select_related("customer")[:SCAN_LIMIT]
+    )
     sla_record_breaches(now=now)
+    # A ticket stays near or past its target for many scans: those already told of it (every
+    # recipient gets the notice in the app) are passed over without a query each.
+    told = set(
+        Notification.objects.filter(
+            kind__in=(Kind.SLA_WARNING, Kind.SLA_BREACHED),
+            channel=Channel.IN_APP,
+            ticket__in=[ticket.pk for ticket in tickets],
+        ).values_list("ticket_id", "kind", "occasion")
+    )
     written = 0
     for ticket in tickets:
         breached = ticket.due_at <= now
+        kind = Kind.SLA_BREACHED if breached else Kind.SLA_WARNING
+        occasion = f"{ticket.sla_target}:{iso(ticket.due_at)}"
+        if (ticket.pk, kind, occasion) in told:
+            continue
         facts = {**ticket_facts(ticket), "due_at": iso(ticket.due_at), "target": ticket.sla_target}
         for agent in _recipients(ticket):
             written += len(
                 notify_agent(
-                    kind=Kind.SLA_BREACHED if breached else Kind.SLA_WARNING,
+                    kind=kind,
                     user=agent,
                     ticket=ticket,
                     subject_ref=f"ticket:{ticket.pk}",
-                    occasion=f"{ticket.sla_target}:{iso(ticket.due_at)}",
+                    occasion=occasion,
                     context=facts,
                 )
             )

@@ -30,10 +30,12 @@ from django.utils import timezone
 from notifications import channels
 from notifications.models import (
     AGENT_KINDS,
+    AgentPreferences,
     Channel,
     CustomerEmail,
     Kind,
     Notification,
+    SatisfactionRating,
     Status,
     Unsubscribe,
 )
@@ -128,18 +130,17 @@ def notify_agent(
 
 
 def agent_email_kinds(user: AbstractBaseUser) -> list[str]:
-    from notifications.models import AgentPreferences
-
-    preferences = AgentPreferences.objects.filter(user=user).first()
-    if preferences is None:
+    """The kinds the agent also wants by email (read from `user.notification_preferences`:
+    select it with the user when asking for many)."""
+    try:
+        preferences = user.notification_preferences
+    except AgentPreferences.DoesNotExist:
         return list(DEFAULT_AGENT_EMAIL_KINDS)
     return [kind for kind in preferences.email_kinds if kind in AGENT_KINDS]
 
 
 def agent_preferences_update(*, user: AbstractBaseUser, email_kinds: list[str]) -> None:
-    from notifications.models import AgentPreferences
-
-    AgentPreferences.objects.update_or_create(
+    user.notification_preferences, _ = AgentPreferences.objects.update_or_create(
         user=user, defaults={"email_kinds": [kind for kind in email_kinds if kind in AGENT_KINDS]}
     )
 
@@ -331,7 +332,6 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str) -> None:
     """Record the customer's rating of how their solved ticket was handled, and put it on the
     timeline (card numbers in the comment are masked there and here)."""
     from chat.redaction import redact_pans
-    from notifications.models import SatisfactionRating
     from tickets.models import EntryKind
     from tickets.services import ticket_add_entry
 

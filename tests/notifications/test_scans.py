@@ -205,3 +205,14 @@ def test_the_digest_tells_admins_the_figures_of_the_day_before(
     assert "$20.00" in body
     assert "€49.00" in body  # the dispute due within 72 hours
     assert Notification.objects.get(kind=Kind.DAILY_DIGEST).user == admin
+
+
+def test_a_scan_passes_over_tickets_it_already_told_of_without_a_query_each(
+    sam, lee, team, django_assert_max_num_queries
+):
+    for minutes in (10, 20, 30, 40):
+        TicketFactory(team=team, status=Status.OPEN, due_at=NOW + timedelta(minutes=minutes))
+    assert sla_scan(now=NOW) == 8  # 4 tickets, each to both agents in the app
+
+    with django_assert_max_num_queries(4):  # the tickets, two breach updates, who was told
+        assert sla_scan(now=NOW + timedelta(seconds=30)) == 0
