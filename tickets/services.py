@@ -158,7 +158,12 @@ def ticket_update(
     Raises AssignmentError when the assignee could not see the ticket: only staff and members of
     the ticket's team (after the change) may have it."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        # With what the SLA clock reads when it moves (reopening, a new priority or team).
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("team", "sla_policy")
+            .get(pk=ticket.pk)
+        )
         status_before = ticket.status
         sla_inputs_before = (ticket.priority, ticket.team_id, ticket.resolution_deadline)
         if assignee is not _UNCHANGED and assignee is not None:
