@@ -27,6 +27,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from helpdesk.celery import queue_task
 from notifications import channels
 from notifications.models import (
     AGENT_KINDS,
@@ -150,12 +151,7 @@ def enqueue_delivery(notification_pk: int) -> bool:
     and the sweep queues it later."""
     from notifications.tasks import deliver_notification
 
-    try:
-        deliver_notification.delay(notification_pk)
-    except Exception:
-        logger.exception("Could not queue notification %s; the sweep will", notification_pk)
-        return False
-    return True
+    return queue_task(deliver_notification, notification_pk)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from helpdesk.celery import broker_backoff_reset
 from notifications import scans
 from notifications.services import notification_deliver, notifications_sweep
 
@@ -22,6 +23,7 @@ def deliver_notification(self, notification_pk: int) -> str:
 
 @shared_task
 def sweep_notifications() -> int:
+    broker_backoff_reset()  # this task runs, so the broker is reachable again
     return notifications_sweep()
 
 

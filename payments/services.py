@@ -2,13 +2,13 @@
 
 import json
 import logging
-import time
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 
+from helpdesk.celery import broker_backoff_reset, queue_task  # noqa: F401  (re-exported)
 from payments import rules
 from payments.models import (
     Customer,
@@ -67,31 +67,11 @@ def webhook_event_store(
 
 # After a failed publish, skip the broker for a while instead of making every delivery wait on
 # a connection timeout: the events stay stored and the periodic sweep queues them.
-BROKER_BACKOFF_S = 10.0
-_broker_down_until = 0.0
-
-
 def enqueue_processing(event_pk: int) -> bool:
     """Queue processing; with the broker down the event stays stored and the sweep takes it."""
     from payments.tasks import process_webhook_event
 
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        process_webhook_event.delay(event_pk)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-        logger.warning(
-            "could not queue webhook event %s; the sweep will retry it", event_pk, exc_info=True
-        )
-        return False
-    return True
-
-
-def broker_backoff_reset() -> None:
-    global _broker_down_until
-    _broker_down_until = 0.0
+    return queue_task(process_webhook_event, event_pk)
 
 
 def webhook_event_process(*, event_pk: int) -> EventOutcome:

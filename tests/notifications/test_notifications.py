@@ -490,3 +490,32 @@ def test_each_agent_notice_reads_in_the_agents_language(kind, sam):
             translated = headline(notice)
         assert translated != english, language
         assert "#7" in translated or "7" in translated
+
+
+def test_with_the_broker_down_notifications_wait_in_the_database_without_a_wait_each(
+    monkeypatch, settings
+):
+    from helpdesk.celery import broker_backoff_reset
+    from notifications.services import enqueue_delivery
+    from notifications.tasks import deliver_notification
+
+    broker_backoff_reset()
+    tries = []
+
+    def broker_down(*args):
+        tries.append(args)
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(deliver_notification, "delay", broker_down)
+    first, second = _customer_notice(occasion="a"), _customer_notice(occasion="b")
+
+    assert enqueue_delivery(first.pk) is False
+    assert enqueue_delivery(second.pk) is False
+    assert len(tries) == 1  # the second did not wait on the broker again
+    monkeypatch.undo()
+    settings.NOTIFICATION_SWEEP_AFTER_S = 0
+
+    from notifications.tasks import sweep_notifications
+
+    assert sweep_notifications() == 2  # the sweep runs, so the broker is back: both go out
+    assert len(mail.outbox) == 2
