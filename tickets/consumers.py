@@ -23,11 +23,12 @@ so the page can tell a refusal (stop retrying) from a network failure (retry).
 
 Presence is kept by the consumers themselves, over the channel layer; nothing is stored. Each
 consumer watching a ticket holds the roster of that ticket's viewers, one entry per connection:
-- on watch it joins the ticket's group, then announces itself there asking for replies; every
-  consumer in the group adds it and answers straight to its channel, so the newcomer learns
-  who was there. Of two agents who open the ticket at the same moment, at least one joins the
-  group before the other announces, hears that announcement and answers it: both learn of
-  each other;
+- on watch it joins the ticket's group, puts itself on its own roster, then announces itself
+  there asking for replies; every consumer in the group adds it and answers straight to its
+  channel, so the newcomer learns who was there. Of two agents who open the ticket at the same
+  moment, at least one joins the group before the other announces, hears that announcement and
+  answers it: both learn of each other (on Redis pub/sub a join takes effect a moment after
+  the call returns; should both announcements fall in that moment, the next refresh mends it);
 - a change of activity is announced to the group, and leaving (unwatch, another ticket,
   disconnect) sends a leave;
 - every PRESENCE_REFRESH_S each consumer announces itself again and drops the entries it has
@@ -168,6 +169,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         self.activity = VIEWING
         await self.channel_layer.group_add(ticket_group(ticket_id), self.channel_name)
         await self.send_json({"type": "watching", "ticket": ticket_id})
+        await self._see_myself()
         await self._announce(want_replies=True)
 
     async def _unwatch(self, content: dict[str, Any]) -> None:
@@ -184,6 +186,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             return
         if state != self.activity:
             self.activity = state
+            await self._see_myself()
             await self._announce()
 
     async def _ping(self, content: dict[str, Any]) -> None:
@@ -254,6 +257,21 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
     # Presence ----------------------------------------------------------------------------------
 
+    async def _see_myself(self) -> None:
+        """Put this connection on its own roster without waiting to hear its announcement: on
+        Redis pub/sub a group just joined may not be subscribed yet when the announcement is
+        published, and the consumer would not see itself until the next refresh."""
+        self.viewers[self.channel_name] = _Viewer(
+            user_id=self.user.pk,
+            name=self._display_name(),
+            state=self.activity,
+            seen_at=time.monotonic(),
+        )
+        await self._send_presence()
+
+    def _display_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
     async def _announce(self, *, want_replies: bool = False, to_channel: str = "") -> None:
         """Tell the watched ticket's group (or only the newcomer `to_channel`) who is here."""
         message = {
@@ -261,7 +279,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             "ticket": self.watched,
             "channel": self.channel_name,
             "user": self.user.pk,
-            "name": self.user.get_full_name() or self.user.get_username(),
+            "name": self._display_name(),
             "state": self.activity,
             "want_replies": want_replies,
         }
