@@ -19,6 +19,7 @@ from django.db.models import (
     TextChoices,
     Value,
     When,
+    Window,
 )
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -140,11 +141,28 @@ def ticket_list(
         tickets = tickets.filter(pk__in=_ticket_ids_matching(q))
 
     default_ordering = QUEUE_VIEW_ORDERING[QueueView(view)] if view else DEFAULT_TICKET_ORDERING
-    return (
-        tickets.select_related("customer", "team", "assignee")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("pk")), "tags")
-        .order_by(*_ordering(filters.get("ordering") or default_ordering))
+    return _with_list_rows(tickets).order_by(
+        *_ordering(filters.get("ordering") or default_ordering)
     )
+
+
+def ticket_list_slice(
+    tickets: QuerySet[Ticket], *, start: int, stop: int
+) -> tuple[list[Ticket], int]:
+    """Rows `start` to `stop` of a `ticket_list` and how many tickets the whole list holds.
+
+    For lists with many matches, such as a search: the first query orders and counts the ids
+    alone (COUNT(*) OVER ()), the second loads the slice's rows with their customer, assignee,
+    payments and tags. Counted in one query with the rows, every match would be joined to its
+    customer and assignee before the sort kept a page of them. An empty slice counts 0.
+    """
+    counted = tickets.prefetch_related(None).annotate(total=Window(Count("pk")))
+    ids_and_total = list(counted.values_list("pk", "total")[start:stop])
+    if not ids_and_total:
+        return [], 0
+    ids = [pk for pk, _ in ids_and_total]
+    rows = _with_list_rows(Ticket.objects.filter(pk__in=ids)).in_bulk()
+    return [rows[pk] for pk in ids], ids_and_total[0][1]
 
 
 def queue_view_counts(*, user: AbstractBaseUser | AnonymousUser) -> dict[str, int]:
@@ -283,6 +301,13 @@ def ticket_reload(*, ticket: Ticket) -> Ticket:
     ticket to another team still gets to see the result of their own change.
     """
     return _with_details(Ticket.objects.all()).get(pk=ticket.pk)
+
+
+def _with_list_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What a row of the queue shows besides the ticket, fetched up front."""
+    return tickets.select_related("customer", "team", "assignee").prefetch_related(
+        Prefetch("payments", queryset=Payment.objects.order_by("pk")), "tags"
+    )
 
 
 def _with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:

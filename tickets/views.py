@@ -7,7 +7,6 @@ plain form posts are redirected back, so the workspace also works without JavaSc
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,6 +39,7 @@ from tickets.selectors import (
     teams_for,
     ticket_get_for_agent,
     ticket_list,
+    ticket_list_slice,
 )
 from tickets.services import (
     AssignmentError,
@@ -70,7 +70,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         tickets = ticket_list(user=request.user, filters=form.selector_filters())
     per_page = (form.cleaned_data.get("per_page") if form.is_valid() else None) or DEFAULT_PAGE_SIZE
     if form.is_valid() and form.cleaned_data.get("q"):
-        page = _page_counted_in_one_query(tickets, per_page, request.GET.get("page"))
+        page = _search_page(tickets, per_page, request.GET.get("page"))
     else:
         page = Paginator(tickets, per_page).get_page(request.GET.get("page"))
     context = {
@@ -322,16 +322,16 @@ def _ticket_page(
     return render(request, template, context, status=status)
 
 
-def _page_counted_in_one_query(tickets, per_page: int, number: str | None) -> Page:
-    """A page of a search, its total counted by the page's own query (COUNT(*) OVER ()):
+def _search_page(tickets, per_page: int, number: str | None) -> Page:
+    """A page of a search and its total, counted by the query that finds the page's tickets:
     a paginator would run the search twice, once to count and once for the rows."""
     number = int(number) if number and number.isdigit() and int(number) > 0 else 1
     start = (number - 1) * per_page
-    rows = list(tickets.annotate(total=Window(Count("pk")))[start : start + per_page])
+    rows, total = ticket_list_slice(tickets, start=start, stop=start + per_page)
     if not rows and number > 1:  # past the end: the paginator finds the last page
         return Paginator(tickets, per_page).get_page(number)
     paginator = Paginator(tickets, per_page)
-    paginator.count = rows[0].total if rows else 0  # a cached_property, set up front
+    paginator.count = total  # a cached_property, set up front
     return Page(rows, number, paginator)
 
 
