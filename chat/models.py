@@ -66,6 +66,10 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["status", "team"]),
             models.Index(fields=["assignee", "status"]),
+            # The dashboard's chats of today (accepted, rated, closed) and latest comments.
+            models.Index(fields=["accepted_at"], name="conversation_accepted_idx"),
+            models.Index(fields=["rated_at"], name="conversation_rated_idx"),
+            models.Index(fields=["closed_at"], name="conversation_closed_idx"),
         ]
         constraints = [
             models.CheckConstraint(

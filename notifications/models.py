@@ -194,6 +194,8 @@ class SatisfactionRating(models.Model):
                 condition=Q(rating__gte=1, rating__lte=5), name="ticket_rating_1_to_5"
             )
         ]
+        # The dashboard's ratings of today and its latest comments.
+        indexes = [models.Index(fields=["created_at"], name="rating_created_idx")]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.rating}/5"

@@ -120,6 +120,14 @@ class Dispute(models.Model):
                 fields=["provider", "provider_dispute_id"], name="dispute_unique_provider_id"
             ),
         ]
+        # The dashboard's open disputes, nearest deadline first.
+        indexes = [
+            models.Index(
+                fields=["evidence_due_at"],
+                condition=models.Q(outcome="open"),
+                name="dispute_open_deadline_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Dispute {self.provider_dispute_id}"
@@ -151,6 +159,8 @@ class Refund(models.Model):
                 fields=["provider", "provider_refund_id"], name="refund_unique_provider_id"
             ),
         ]
+        # The dashboard's failed refunds of today (older days come from its rollups).
+        indexes = [models.Index(fields=["created_at"], name="refund_created_idx")]
 
     def __str__(self) -> str:
         return f"Refund {self.provider_refund_id}"
