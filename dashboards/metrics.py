@@ -1,9 +1,13 @@
 """The dashboard's figures, each counted by the database for a period and the one before it.
 
-Every function takes a `Period` (whole days in the reporting time zone) and `Filters`, and runs
-a fixed number of queries whatever the data size: rows are grouped and counted in SQL, and only
-the groups come back (days × reasons × channels at most). The per-day figures are shaped so that
-daily rollups could answer the finished days and a live query only today.
+Every function takes a `Period` (whole days in the reporting time zone), `Filters` and a
+`Source`, and runs a fixed number of queries whatever the data size: rows are grouped and
+counted in SQL, and only the groups come back (days × reasons × channels at most). The `Source`
+says which first days of the span are summed from the daily rollups (dashboards/rollups.py
+counts them with these same definitions); the other days, today at least, are counted live
+from the tickets and payments. A filter the rollups do not have as a dimension makes that
+figure live for every day. "Now" figures (open disputes, SLA breaching now, the latest
+comments and recoveries) are always live: they are few and indexed.
 
 What each figure counts:
 
@@ -66,10 +70,22 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from chat.models import Conversation
+from dashboards import histograms
+from dashboards.models import (
+    DailyAgent,
+    DailyDurations,
+    DailyPayments,
+    DailyRecoveries,
+    DailyRefunds,
+    DailyTickets,
+    Measure,
+    RolledUpDay,
+)
 from dashboards.percentiles import percentiles
-from dashboards.periods import Period
+from dashboards.periods import Period, next_month
 from notifications.models import Kind as NotificationKind
 from notifications.models import Notification, SatisfactionRating
 from notifications.models import Status as NotificationStatus
@@ -104,9 +120,118 @@ def _in(name: str, period: Period) -> Q:
     return Q(**{f"{name}__gte": period.start, f"{name}__lt": period.end})
 
 
-def _in_both(name: str, period: Period) -> Q:
-    """In the period or the one before it."""
-    return Q(**{f"{name}__gte": period.previous().start, f"{name}__lt": period.end})
+@dataclass(frozen=True)
+class Source:
+    """Where a figure's days come from. The span is the period and the one before it; its first
+    days, `rolled`, are summed from the daily rollups, the rest (today at least) is counted
+    live from the tickets and payments."""
+
+    period: Period
+    rolled: Period | None = None
+
+    @property
+    def span(self) -> Period:
+        return Period(self.period.previous().first_day, self.period.last_day)
+
+    @property
+    def live_from(self) -> datetime:
+        return self.rolled.end if self.rolled else self.span.start
+
+    def live(self, name: str, stretch: Period | None = None) -> Q:
+        """`name` in `stretch` (default: the span), on the days counted live."""
+        stretch = stretch or self.span
+        return _in(name, stretch) & Q(**{f"{name}__gte": self.live_from})
+
+    def all_live(self) -> "Source":
+        return Source(self.period)
+
+    def rows(self, model: type, *, daily: bool = False, **filters: Any):
+        """The rollup rows of the rolled days (none when nothing is rolled up): a month's row
+        for each whole month of the period or the one before it, day rows for the other days
+        (only day rows when `daily`)."""
+        months, days = self._parts(daily=daily)
+        return model.objects.filter(months | days, **filters)
+
+    def rows_apart(self, model: type, *, current_only: bool = False, **filters: Any) -> list:
+        """The same rows as `rows` (of the period alone if `current_only`), the month rows and
+        the day rows in two querysets: each is one index condition, where together they would
+        scan every row of the days."""
+        months, days = self._parts(daily=False, current_only=current_only)
+        return [model.objects.filter(months, **filters), model.objects.filter(days, **filters)]
+
+    def _parts(self, *, daily: bool, current_only: bool = False) -> tuple[Q, Q]:
+        nothing = Q(pk__in=[])
+        months, days = nothing, nothing
+        if self.rolled is None:
+            return months, days
+        stretches = [self.period] if current_only else [self.period.previous(), self.period]
+        for stretch in stretches:
+            first = max(stretch.first_day, self.rolled.first_day)
+            last = min(stretch.last_day, self.rolled.last_day)
+            if first > last:
+                continue
+            whole = [] if daily else whole_months(first, last)
+            if not whole:
+                days |= Q(month=False, day__gte=first, day__lte=last)
+                continue
+            months |= Q(month=True, day__in=whole)
+            # Listed, not two ranges: a list is one index condition, an OR of ranges is not.
+            around = [*Period(first, whole[0] - timedelta(days=1)).days]
+            around += Period(next_month(whole[-1]), last).days
+            days |= Q(month=False, day__in=around)
+        return months, days
+
+    def rolled_in(self, stretch: Period) -> Q:
+        """Rollup rows of the days of `stretch`."""
+        return Q(day__gte=stretch.first_day, day__lte=stretch.last_day)
+
+
+def whole_months(first: date, last: date) -> list[date]:
+    """The first days of the calendar months that lie whole within [first, last]."""
+    month = first.replace(day=1)
+    if month < first:
+        month = next_month(month)
+    found = []
+    while next_month(month) <= last + timedelta(days=1):
+        found.append(month)
+        month = next_month(month)
+    return found
+
+
+def rolled_days(period: Period, *, today: date) -> Period | None:
+    """The first days of the span (the period before `period`, then `period`) that the rollups
+    answer: each rolled up in the reporting time zone, from the span's first day up to the
+    first day that is not, never today or later. One query."""
+    if timezone.get_current_timezone_name() != settings.TIME_ZONE:
+        return None  # the rollups' days are the reporting zone's days, not this reader's
+    first = period.previous().first_day
+    last = min(period.last_day, today - timedelta(days=1))
+    days = RolledUpDay.objects.filter(
+        day__gte=first, day__lte=last, time_zone=settings.TIME_ZONE
+    ).values_list("day", flat=True)
+    rolled, expected = None, first
+    for day in sorted(days):
+        if day != expected:
+            break
+        rolled, expected = Period(first, day), day + timedelta(days=1)
+    return rolled
+
+
+def _rolled_tickets_q(filters: Filters) -> Q:
+    """DailyTickets rows of the team, reason and channel filtered on."""
+    q = Q()
+    for name, value in (
+        ("team_id", filters.team_id),
+        ("reason", filters.reason),
+        ("channel", filters.channel),
+    ):
+        if value:
+            q &= Q(**{name: value})
+    return q
+
+
+def _current_or_previous(period: Period) -> Case:
+    return Case(When(day__gte=period.first_day, then=Value("current")), default=Value("previous"))
 
 
 def _tickets_q(filters: Filters, prefix: str = "") -> Q:
@@ -162,6 +287,17 @@ def share(part: int | None, whole: int | None) -> float | None:
     return part / whole if whole else None
 
 
+def _summed(rows: list[dict[str, Any]], key: str) -> list[tuple[Any, dict[str, int]]]:
+    """Rows of counts (from the rollups and live) added up per `key`: [(key, counts)]."""
+    sums: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        counts = sums.setdefault(row[key], defaultdict(int))
+        for name, value in row.items():
+            if name != key:
+                counts[name] += value or 0
+    return [(value, dict(counts)) for value, counts in sums.items()]
+
+
 # Volume ------------------------------------------------------------------------------------
 
 
@@ -198,19 +334,39 @@ class Volume:
         return counts
 
 
-def volume(period: Period, filters: Filters) -> Volume:
-    """Tickets opened and solved per day, reason and channel (two queries)."""
+def volume(period: Period, filters: Filters, source: Source | None = None) -> Volume:
+    """Tickets opened and solved per day, reason and channel (two queries, and two more over
+    the rollups)."""
+    source = source or Source(period)
+    if filters.provider or filters.assignee_id:
+        source = source.all_live()  # not dimensions of the rollups
+    rolled = source.rows(DailyTickets, daily=True).filter(
+        _rolled_tickets_q(filters), source.rolled_in(period)
+    )
+    per_day = list(
+        rolled.values("day", "reason", "channel")
+        .annotate(opened_sum=Sum("opened"), solved_sum=Sum("solved"))
+        .order_by()
+    )
+    before = (
+        source.rows(DailyTickets)
+        .filter(_rolled_tickets_q(filters), source.rolled_in(period.previous()))
+        .aggregate(opened=Sum("opened", default=0), solved=Sum("solved", default=0))
+    )
     found = {}
     for which, moment in (("opened", "created_at"), ("solved", "solved_at")):
-        rows = (
-            Ticket.objects.filter(_tickets_q(filters), _in_both(moment, period))
+        live = (
+            Ticket.objects.filter(_tickets_q(filters), source.live(moment))
             .annotate(day=TruncDate(moment))
             .values("day", "reason", "channel")
             .annotate(count=Count("pk"))
             .order_by()
         )
-        current, previous = {}, 0
-        for row in rows:
+        current, previous = {}, before[which]
+        for row in per_day:
+            if row[f"{which}_sum"]:
+                current[(row["day"], row["reason"], row["channel"])] = row[f"{which}_sum"]
+        for row in live:
             if row["day"] >= period.first_day:
                 current[(row["day"], row["reason"], row["channel"])] = row["count"]
             else:
@@ -235,22 +391,49 @@ class Speed:
     # {"current"|"previous": {0.5: timedelta, 0.9: timedelta}}; missing without any ticket.
     first_response: dict[str, dict[float, timedelta]]
     resolution: dict[str, dict[float, timedelta]]
+    # Read from the rollups' duration buckets for some days: within 5 %, not exact.
+    approximate: bool = False
 
     def get(self, measure: str, which: str, fraction: float) -> timedelta | None:
         return getattr(self, measure).get(which, {}).get(fraction)
 
 
-def speed(period: Period, filters: Filters) -> Speed:
-    """Median and 90th percentile of first response and resolution times (two queries)."""
+def speed(period: Period, filters: Filters, source: Source | None = None) -> Speed:
+    """Median and 90th percentile of first response and resolution times (two queries; four
+    with rollups). Exact when every day is counted live; over rolled-up days they come from
+    the days' duration buckets, within 5 % (dashboards/histograms.py)."""
+    source = source or Source(period)
+    if filters.narrows_tickets or filters.provider:
+        source = source.all_live()  # the rollups keep the whole desk's durations only
     found = {}
     for measure, moment in (("first_response", "first_response_at"), ("resolution", "solved_at")):
-        found[measure] = percentiles(
-            Ticket.objects.filter(_tickets_q(filters), _in_both(moment, period)),
-            of=_duration(moment, "created_at"),
-            fractions=(0.5, 0.9),
-            group=_which_period(moment, period),
-        )
-    return Speed(**found)
+        tickets = Ticket.objects.filter(_tickets_q(filters), source.live(moment))
+        if source.rolled is None:
+            found[measure] = percentiles(
+                tickets,
+                of=_duration(moment, "created_at"),
+                fractions=(0.5, 0.9),
+                group=_which_period(moment, period),
+            )
+            continue
+        counts = {"current": defaultdict(int), "previous": defaultdict(int)}
+        for rows in source.rows_apart(DailyDurations, measure=measure, agent__isnull=True):
+            rolled = (
+                rows.values("bucket", which=_current_or_previous(period))
+                .annotate(count=Sum("tickets"))
+                .order_by()
+            )
+            for row in rolled:
+                counts[row["which"]][row["bucket"]] += row["count"]
+        for at, created_at in tickets.values_list(moment, "created_at"):
+            which = "current" if at >= period.start else "previous"
+            counts[which][histograms.bucket_of(at - created_at)] += 1
+        found[measure] = {
+            which: {fraction: histograms.percentile(buckets, fraction) for fraction in (0.5, 0.9)}
+            for which, buckets in counts.items()
+            if buckets
+        }
+    return Speed(**found, approximate=source.rolled is not None)
 
 
 @dataclass
@@ -271,21 +454,31 @@ class Sla:
         return share(self.met_previous, self.decided_previous)
 
 
-def sla(period: Period, filters: Filters, *, now: datetime) -> Sla:
+def sla(period: Period, filters: Filters, *, now: datetime, source: Source | None = None) -> Sla:
     """Targets met of those due and decided in the period, and the open tickets past or near
-    their targets now (two queries)."""
+    their targets now (two queries, and one over the rollups)."""
+    source = source or Source(period)
+    if filters.provider or filters.assignee_id:
+        source = source.all_live()
     counts: dict[str, Any] = {}
+    rolled_counts: dict[str, Any] = {}
     for which, stretch in (("", period), ("_previous", period.previous())):
         for target in ("first_response", "resolution"):
-            due = _in(f"{target}_due_at", stretch)
+            due = source.live(f"{target}_due_at", stretch)
             decided = Q(**{f"{target}_breached__isnull": False})
             met = Q(**{f"{target}_breached": False})
             counts[f"{target}_decided{which}"] = Count("pk", filter=due & decided)
             counts[f"{target}_met{which}"] = Count("pk", filter=due & met)
-    due_in_either = _in_both("first_response_due_at", period) | _in_both(
-        "resolution_due_at", period
-    )
+            for kind in ("decided", "met"):
+                rolled_counts[f"rolled_{target}_{kind}{which}"] = Sum(
+                    f"{target}_{kind}", filter=source.rolled_in(stretch), default=0
+                )
+    due_in_either = source.live("first_response_due_at") | source.live("resolution_due_at")
     decided = Ticket.objects.filter(_tickets_q(filters), due_in_either).aggregate(**counts)
+    if source.rolled is not None:
+        rolled = source.rows(DailyTickets).filter(_rolled_tickets_q(filters))
+        for name, value in rolled.aggregate(**rolled_counts).items():
+            decided[name.removeprefix("rolled_")] += value
     window = timedelta(minutes=settings.SLA_WARNING_MINUTES)
     near = (
         tickets_breaching_sla(within=window, now=now)
@@ -384,12 +577,15 @@ class Payments:
         )
 
 
-def payments(period: Period, filters: Filters) -> Payments:
-    """Failure rates, disputes and failed refunds (five queries)."""
+def payments(period: Period, filters: Filters, source: Source | None = None) -> Payments:
+    """Failure rates, disputes and failed refunds (five queries, and two over the rollups)."""
+    source = source or Source(period)
+    if filters.narrows_tickets:
+        source = source.all_live()  # the rollups know payments by provider only
     failed = Q(failed_at__isnull=False)
     current, previous = _in("created_at", period), _in("created_at", period.previous())
-    providers = (
-        Payment.objects.filter(_payments_q(filters), _in_both("created_at", period))
+    live_providers = (
+        Payment.objects.filter(_payments_q(filters), source.live("created_at"))
         .values("provider")
         .annotate(
             payments=Count("pk", filter=current),
@@ -397,21 +593,45 @@ def payments(period: Period, filters: Filters) -> Payments:
             payments_previous=Count("pk", filter=previous),
             failed_previous=Count("pk", filter=previous & failed),
         )
-        .order_by("provider")
+        .order_by()
     )
-    by_provider = [ProviderFailures(**row) for row in providers]
+    this, before = source.rolled_in(period), source.rolled_in(period.previous())
+    rolled_payments = source.rows(DailyPayments).filter(
+        **({"provider": filters.provider} if filters.provider else {})
+    )
+    rolled_providers = (
+        rolled_payments.values("provider")
+        .annotate(
+            payments=Sum("created", filter=this, default=0),
+            failed=Sum("created_failed", filter=this, default=0),
+            payments_previous=Sum("created", filter=before, default=0),
+            failed_previous=Sum("created_failed", filter=before, default=0),
+        )
+        .order_by()
+    )
+    by_provider = [
+        ProviderFailures(provider=provider, **counts)
+        for provider, counts in sorted(_summed([*rolled_providers, *live_providers], "provider"))
+    ]
     all_payments = sum(row.payments for row in by_provider)
-    codes = (
-        Payment.objects.filter(_payments_q(filters), current, failed)
+    live_codes = (
+        Payment.objects.filter(_payments_q(filters), source.live("created_at", period), failed)
         .values("failure_code")
         .annotate(failed=Count("pk"))
-        .order_by("-failed", "failure_code")
+        .order_by()
     )
+    rolled_codes = (
+        rolled_payments.filter(this, created_failed__gt=0)
+        .values("failure_code")
+        .annotate(failed=Sum("created_failed"))
+        .order_by()
+    )
+    codes = _summed([*rolled_codes, *live_codes], "failure_code")
     by_decline_code = [
         DeclineFailures(
-            code=row["failure_code"], failed=row["failed"], rate=share(row["failed"], all_payments)
+            code=code, failed=counts["failed"], rate=share(counts["failed"], all_payments)
         )
-        for row in codes
+        for code, counts in sorted(codes, key=lambda item: (-item[1]["failed"], item[0]))
     ]
     is_open = Q(outcome=DisputeOutcome.OPEN)
     decided_now = _in("last_event_at", period)
@@ -436,10 +656,10 @@ def payments(period: Period, filters: Filters) -> Payments:
         .select_related("payment")
         .order_by(F("evidence_due_at").asc(nulls_last=True), "pk")[:OPEN_DISPUTES_LISTED]
     )
-    refunds = (
+    live_refunds = (
         Refund.objects.filter(
             _payments_q(filters, prefix="payment__"),
-            _in_both("created_at", period),
+            source.live("created_at"),
             status=RefundStatus.FAILED,
         )
         .values("currency")
@@ -448,14 +668,28 @@ def payments(period: Period, filters: Filters) -> Payments:
             amount_minor=Sum("amount_minor", filter=current, default=0),
             count_previous=Count("pk", filter=previous),
         )
-        .order_by("currency")
+        .order_by()
     )
+    rolled_refunds = (
+        source.rows(DailyRefunds, **({"provider": filters.provider} if filters.provider else {}))
+        .values("currency")
+        .annotate(
+            count=Sum("failed", filter=this, default=0),
+            amount_minor=Sum("failed_minor", filter=this, default=0),
+            count_previous=Sum("failed", filter=before, default=0),
+        )
+        .order_by()
+    )
+    refunds = [
+        FailedRefunds(currency=currency, **counts)
+        for currency, counts in sorted(_summed([*rolled_refunds, *live_refunds], "currency"))
+    ]
     return Payments(
         by_provider=by_provider,
         by_decline_code=by_decline_code,
         disputes=[DisputeMoney(**row) for row in money],
         open_disputes=open_disputes,
-        refunds_failed=[FailedRefunds(**row) for row in refunds],
+        refunds_failed=refunds,
     )
 
 
@@ -518,15 +752,18 @@ class Recovered:
         return share(self.count_previous, self.failed_previous)
 
 
-def recovered(period: Period, filters: Filters) -> Recovered:
+def recovered(period: Period, filters: Filters, source: Source | None = None) -> Recovered:
     """Recovered revenue per currency, its share of failed payments, and the latest payments
-    recovered (three queries)."""
+    recovered (three queries, and two over the rollups)."""
+    source = source or Source(period)
+    if filters.narrows_tickets:
+        source = source.all_live()
     now, before = period, period.previous()
     # The support-contact test is the costly part (three correlated subqueries per payment): it
     # stands once, in the WHERE clause, and the aggregates below only compare dates.
-    recoveries = (
+    live = (
         Payment.objects.filter(
-            _payments_q(filters), recovered_in(Period(before.first_day, now.last_day))
+            _payments_q(filters), source.live("recovered_at"), recovered_in(source.span)
         )
         .values("currency")
         .annotate(
@@ -544,21 +781,51 @@ def recovered(period: Period, filters: Filters) -> Recovered:
                 "pk", filter=_in("recovered_at", before) & Q(failed_at__lt=before.start)
             ),
         )
-        .order_by("currency")
+        .order_by()
     )
-    rows = list(recoveries)
-    failed = Payment.objects.filter(_payments_q(filters), _in_both("failed_at", period)).aggregate(
+    this, earlier = source.rolled_in(now), source.rolled_in(before)
+    rolled = (
+        source.rows(DailyRecoveries, **({"provider": filters.provider} if filters.provider else {}))
+        .values("currency")
+        .annotate(
+            count=Sum("recovered", filter=this, default=0),
+            amount_minor=Sum("recovered_minor", filter=this, default=0),
+            count_previous=Sum("recovered", filter=earlier, default=0),
+            amount_minor_previous=Sum("recovered_minor", filter=earlier, default=0),
+            failed_earlier=Sum(
+                "recovered", filter=this & Q(failed_day__lt=now.first_day), default=0
+            ),
+            failed_earlier_previous=Sum(
+                "recovered", filter=earlier & Q(failed_day__lt=before.first_day), default=0
+            ),
+        )
+        .order_by()
+    )
+    rows = sorted(_summed([*rolled, *live], "currency"))
+    failed = Payment.objects.filter(_payments_q(filters), source.live("failed_at")).aggregate(
         current=Count("pk", filter=_in("failed_at", now)),
         previous=Count("pk", filter=_in("failed_at", before)),
     )
+    rolled_failed = source.rows(
+        DailyPayments, **({"provider": filters.provider} if filters.provider else {})
+    ).aggregate(
+        current=Sum("failed", filter=this, default=0),
+        previous=Sum("failed", filter=earlier, default=0),
+    )
     return Recovered(
         by_currency=[
-            RecoveredMoney(**{k: row[k] for k in row if not k.startswith("failed")})
-            for row in rows
-            if row["count"] or row["count_previous"]
+            RecoveredMoney(
+                currency=currency, **{k: v for k, v in counts.items() if not k.startswith("failed")}
+            )
+            for currency, counts in rows
+            if counts["count"] or counts["count_previous"]
         ],
-        failed=failed["current"] + sum(row["failed_earlier"] for row in rows),
-        failed_previous=failed["previous"] + sum(row["failed_earlier_previous"] for row in rows),
+        failed=failed["current"]
+        + rolled_failed["current"]
+        + sum(counts["failed_earlier"] for _, counts in rows),
+        failed_previous=failed["previous"]
+        + rolled_failed["previous"]
+        + sum(counts["failed_earlier_previous"] for _, counts in rows),
         latest=list(
             Payment.objects.filter(_payments_q(filters), recovered_in(period)).order_by(
                 "-recovered_at", "-pk"
@@ -626,8 +893,12 @@ class Satisfaction:
         return self.tickets_previous + self.chats_previous
 
 
-def _rating_counts(moment: str, stretch: Period, suffix: str, rating: str = "rating") -> dict:
-    given = _in(moment, stretch) & Q(**{f"{rating}__isnull": False})
+def _rating_counts(
+    moment: str, stretch: Period, suffix: str, rating: str = "rating", source: Source | None = None
+) -> dict:
+    given = (source.live(moment, stretch) if source else _in(moment, stretch)) & Q(
+        **{f"{rating}__isnull": False}
+    )
     return {
         f"count{suffix}": Count("pk", filter=given),
         f"happy{suffix}": Count("pk", filter=given & Q(**{f"{rating}__in": HAPPY_RATINGS})),
@@ -644,13 +915,26 @@ def _ratings(row: dict, suffix: str, surveys: int) -> Ratings:
     )
 
 
-def satisfaction(period: Period, filters: Filters) -> Satisfaction:
-    """CSAT, mean and response rate of ticket surveys and chat ratings (four queries)."""
+def _rolled_ratings(rows: dict[str, int], prefix: str, which: str, surveys: str) -> Ratings:
+    return Ratings(
+        count=rows[f"{prefix}ratings{which}"],
+        happy=rows[f"{prefix}happy_ratings{which}"],
+        total=rows[f"{prefix}rating_total{which}"],
+        surveys=rows[f"{surveys}{which}"],
+    )
+
+
+def satisfaction(period: Period, filters: Filters, source: Source | None = None) -> Satisfaction:
+    """CSAT, mean and response rate of ticket surveys and chat ratings (four queries, and one
+    over the rollups)."""
+    source = source or Source(period)
+    if filters.provider or filters.assignee_id:
+        source = source.all_live()
     before = period.previous()
     on_tickets = _tickets_q(filters, prefix="ticket__")
     surveys = Notification.objects.filter(
         on_tickets,
-        _in_both("sent_at", period),
+        source.live("sent_at"),
         kind=NotificationKind.TICKET_SOLVED,
         status=NotificationStatus.SENT,
     ).aggregate(
@@ -658,19 +942,27 @@ def satisfaction(period: Period, filters: Filters) -> Satisfaction:
         previous=Count("pk", filter=_in("sent_at", before)),
     )
     ticket_ratings = SatisfactionRating.objects.filter(
-        on_tickets, _in_both("created_at", period)
+        on_tickets, source.live("created_at")
     ).aggregate(
         **_rating_counts("created_at", period, ""), **_rating_counts("created_at", before, "_p")
     )
     chats = Conversation.objects.filter(_conversations_q(filters)).filter(
-        _in_both("rated_at", period) | _in_both("closed_at", period)
+        source.live("rated_at") | source.live("closed_at")
     )
     chat_ratings = chats.aggregate(
-        **_rating_counts("rated_at", period, ""),
-        **_rating_counts("rated_at", before, "_p"),
-        closed=Count("pk", filter=_in("closed_at", period)),
-        closed_p=Count("pk", filter=_in("closed_at", before)),
+        **_rating_counts("rated_at", period, "", source=source),
+        **_rating_counts("rated_at", before, "_p", source=source),
+        closed=Count("pk", filter=source.live("closed_at", period)),
+        closed_p=Count("pk", filter=source.live("closed_at", before)),
     )
+    rolled_sums = {}
+    for which, stretch in (("_c", period), ("_p", before)):
+        for name in (
+            "surveys", "ratings", "happy_ratings", "rating_total",
+            "chats_closed", "chat_ratings", "chat_happy_ratings", "chat_rating_total",
+        ):  # fmt: skip
+            rolled_sums[name + which] = Sum(name, filter=source.rolled_in(stretch), default=0)
+    rolled = source.rows(DailyTickets).filter(_rolled_tickets_q(filters)).aggregate(**rolled_sums)
     survey_comments = (
         SatisfactionRating.objects.filter(on_tickets, _in("created_at", period))
         .exclude(comment="")
@@ -685,12 +977,25 @@ def satisfaction(period: Period, filters: Filters) -> Satisfaction:
             "ticket_id", "rating", text=F("rating_comment"), at=F("rated_at"), source=Value("chat")
         )
     )
-    latest = survey_comments.order_by().union(chat_comments.order_by()).order_by("-at")
+    # Each newest first on its own index, then merged: a UNION sorted as a whole would read
+    # every comment of the period.
+    latest = sorted(
+        [
+            *survey_comments.order_by("-created_at")[:LATEST_COMMENTS],
+            *chat_comments.order_by("-rated_at")[:LATEST_COMMENTS],
+        ],
+        key=lambda row: row["at"],
+        reverse=True,
+    )
     return Satisfaction(
-        tickets=_ratings(ticket_ratings, "", surveys["current"]),
-        chats=_ratings(chat_ratings, "", chat_ratings["closed"]),
-        tickets_previous=_ratings(ticket_ratings, "_p", surveys["previous"]),
-        chats_previous=_ratings(chat_ratings, "_p", chat_ratings["closed_p"]),
+        tickets=_ratings(ticket_ratings, "", surveys["current"])
+        + _rolled_ratings(rolled, "", "_c", "surveys"),
+        chats=_ratings(chat_ratings, "", chat_ratings["closed"])
+        + _rolled_ratings(rolled, "chat_", "_c", "chats_closed"),
+        tickets_previous=_ratings(ticket_ratings, "_p", surveys["previous"])
+        + _rolled_ratings(rolled, "", "_p", "surveys"),
+        chats_previous=_ratings(chat_ratings, "_p", chat_ratings["closed_p"])
+        + _rolled_ratings(rolled, "chat_", "_p", "chats_closed"),
         comments=[Comment(**row) for row in latest[:LATEST_COMMENTS]],
     )
 
@@ -707,30 +1012,70 @@ class AgentFigures:
     chats_handled: int = 0
 
 
-def agents(period: Period, filters: Filters) -> list[AgentFigures]:
+def agents(period: Period, filters: Filters, source: Source | None = None) -> list[AgentFigures]:
     """Per assignee: tickets solved, median first response, CSAT, chats accepted (five
-    queries), busiest first."""
+    queries, and two over the rollups), busiest first."""
+    source = source or Source(period)
+    if filters.narrows_tickets or filters.provider:
+        source = source.all_live()  # the rollups keep each agent's own figures, unfiltered
     tickets = Ticket.objects.filter(_tickets_q(filters), assignee__isnull=False)
     figures: dict[int, AgentFigures] = defaultdict(lambda: AgentFigures(agent=None))
+    this = source.rolled_in(period)
+    rolled = (
+        source.rows(DailyAgent)
+        .filter(this)
+        .values("agent_id")
+        .annotate(
+            solved=Sum("solved"),
+            count=Sum("ratings"),
+            happy=Sum("happy_ratings"),
+            total=Sum("rating_total"),
+            handled=Sum("chats_handled"),
+        )
+        .order_by()
+    )
+    for row in rolled:
+        agent = figures[row["agent_id"]]
+        agent.solved += row["solved"]
+        agent.ratings += _ratings(row, "", 0)
+        agent.chats_handled += row["handled"]
     solved = (
-        tickets.filter(_in("solved_at", period))
+        tickets.filter(source.live("solved_at", period))
         .values("assignee_id")
         .annotate(count=Count("pk"))
         .order_by()
     )
     for row in solved:
-        figures[row["assignee_id"]].solved = row["count"]
-    medians = percentiles(
-        tickets.filter(_in("first_response_at", period)),
-        of=_duration("first_response_at", "created_at"),
-        fractions=(0.5,),
-        group=F("assignee_id"),
-    )
+        figures[row["assignee_id"]].solved += row["count"]
+    answered = tickets.filter(source.live("first_response_at", period))
+    if source.rolled is None:
+        medians = percentiles(
+            answered,
+            of=_duration("first_response_at", "created_at"),
+            fractions=(0.5,),
+            group=F("assignee_id"),
+        )
+    else:
+        buckets: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for rows in source.rows_apart(
+            DailyDurations, current_only=True, measure=Measure.FIRST_RESPONSE, agent__isnull=False
+        ):
+            rolled_durations = rows.values("agent_id", "bucket").annotate(count=Sum("tickets"))
+            for row in rolled_durations.order_by():
+                buckets[row["agent_id"]][row["bucket"]] += row["count"]
+        for agent_id, at, created_at in answered.values_list(
+            "assignee_id", "first_response_at", "created_at"
+        ):
+            buckets[agent_id][histograms.bucket_of(at - created_at)] += 1
+        medians = {
+            agent_id: {0.5: histograms.percentile(counts, 0.5)}
+            for agent_id, counts in buckets.items()
+        }
     for agent_id, values in medians.items():
         figures[agent_id].median_first_response = values[0.5]
     survey_rows = (
         SatisfactionRating.objects.filter(
-            _tickets_q(filters, prefix="ticket__"), _in("created_at", period)
+            _tickets_q(filters, prefix="ticket__"), source.live("created_at", period)
         )
         .filter(ticket__assignee__isnull=False)
         .values("ticket__assignee_id")
@@ -741,17 +1086,17 @@ def agents(period: Period, filters: Filters) -> list[AgentFigures]:
         figures[row["ticket__assignee_id"]].ratings += _ratings(row, "", 0)
     chat_rows = (
         Conversation.objects.filter(_conversations_q(filters), assignee__isnull=False)
-        .filter(_in("accepted_at", period) | _in("rated_at", period))
+        .filter(source.live("accepted_at", period) | source.live("rated_at", period))
         .values("assignee_id")
         .annotate(
-            **_rating_counts("rated_at", period, ""),
-            handled=Count("pk", filter=_in("accepted_at", period)),
+            **_rating_counts("rated_at", period, "", source=source),
+            handled=Count("pk", filter=source.live("accepted_at", period)),
         )
         .order_by()
     )
     for row in chat_rows:
         figures[row["assignee_id"]].ratings += _ratings(row, "", 0)
-        figures[row["assignee_id"]].chats_handled = row["handled"]
+        figures[row["assignee_id"]].chats_handled += row["handled"]
     people = get_user_model().objects.in_bulk(list(figures))
     rows = []
     for agent_id, row in figures.items():
@@ -778,8 +1123,8 @@ class Dashboard:
 
 
 def dashboard(period: Period, filters: Filters, *, now: datetime) -> Dashboard:
-    """Every figure of the page (a constant number of queries: about thirty), from one
-    transaction."""
+    """Every figure of the page (a constant number of queries: about forty), from one
+    transaction: finished days from the daily rollups where they are built, the rest live."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # These queries are estimated costly enough for PostgreSQL to compile them (JIT),
@@ -787,18 +1132,15 @@ def dashboard(period: Period, filters: Filters, *, now: datetime) -> Dashboard:
             # over a million tickets (docs/benchmarks.md, "Dashboard").
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        return _dashboard(period, filters, now=now)
-
-
-def _dashboard(period: Period, filters: Filters, *, now: datetime) -> Dashboard:
-    return Dashboard(
-        period=period,
-        filters=filters,
-        volume=volume(period, filters),
-        speed=speed(period, filters),
-        sla=sla(period, filters, now=now),
-        payments=payments(period, filters),
-        recovered=recovered(period, filters),
-        satisfaction=satisfaction(period, filters),
-        agents=agents(period, filters),
-    )
+        source = Source(period, rolled_days(period, today=timezone.localdate(now)))
+        return Dashboard(
+            period=period,
+            filters=filters,
+            volume=volume(period, filters, source),
+            speed=speed(period, filters, source),
+            sla=sla(period, filters, now=now, source=source),
+            payments=payments(period, filters, source),
+            recovered=recovered(period, filters, source),
+            satisfaction=satisfaction(period, filters, source),
+            agents=agents(period, filters, source),
+        )

@@ -36,6 +36,11 @@ class Period:
         return Period(last - timedelta(days=self.length - 1), last)
 
 
+def next_month(first: date) -> date:
+    """The first day of the month after the one starting on `first`."""
+    return (first + timedelta(days=31)).replace(day=1)
+
+
 def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 

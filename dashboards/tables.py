@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from dashboards import formatting
+from dashboards import formatting, histograms
 from dashboards.metrics import Dashboard, Filters, Ratings
 from dashboards.periods import Period, change
 from payments.decline_reasons import decline_reason_in_words
@@ -42,6 +42,7 @@ class Table:
     rows: list[list[Cell]]
     # Headers of the CSV when they say more than the page's (a unit).
     csv_columns: list[str] = field(default_factory=list)
+    note: str = ""
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -211,7 +212,16 @@ def _speed_table(figures: Dashboard, links: QueueLinks) -> Table:
         columns,
         rows,
         csv_columns=[columns[0], *(_("%(column)s (minutes)") % {"column": c} for c in columns[1:])],
+        note=_rollup_note(figures),
     )
+
+
+def _rollup_note(figures: Dashboard) -> str:
+    if not figures.speed.approximate:
+        return ""
+    return _("Days before today are read from the nightly rollups: times within %(error)s.") % {
+        "error": formatting.percent(histograms.GROWTH - 1)
+    }
 
 
 def _sla_table(figures: Dashboard, links: QueueLinks) -> Table:
@@ -453,6 +463,7 @@ def _agents_table(figures: Dashboard, links: QueueLinks) -> Table:
             for row in figures.agents
         ],
         csv_columns=csv_columns,
+        note=_rollup_note(figures),
     )
 
 

@@ -33,6 +33,11 @@ def default_schedules() -> list[dict[str, Any]]:
             "every_s": settings.DISPUTE_SCAN_INTERVAL_S,
         },
         {
+            "name": "Dashboard rollups of the last days",
+            "task": "dashboards.tasks.rollup_dashboard",
+            "crontab": {"minute": "15", "hour": "0"},
+        },
+        {
             "name": "Daily digest to admins",
             "task": "notifications.tasks.send_daily_digest",
             "crontab": {"minute": "0", "hour": str(settings.DIGEST_HOUR)},
