@@ -230,6 +230,11 @@ def _rolled_tickets_q(filters: Filters) -> Q:
     return q
 
 
+def _rolled_payments_q(filters: Filters) -> Q:
+    """Payment rollup rows of the provider filtered on."""
+    return Q(provider=filters.provider) if filters.provider else Q()
+
+
 def _current_or_previous(period: Period) -> Case:
     return Case(When(day__gte=period.first_day, then=Value("current")), default=Value("previous"))
 
@@ -596,9 +601,7 @@ def payments(period: Period, filters: Filters, source: Source | None = None) -> 
         .order_by()
     )
     this, before = source.rolled_in(period), source.rolled_in(period.previous())
-    rolled_payments = source.rows(DailyPayments).filter(
-        **({"provider": filters.provider} if filters.provider else {})
-    )
+    rolled_payments = source.rows(DailyPayments).filter(_rolled_payments_q(filters))
     rolled_providers = (
         rolled_payments.values("provider")
         .annotate(
@@ -671,7 +674,8 @@ def payments(period: Period, filters: Filters, source: Source | None = None) -> 
         .order_by()
     )
     rolled_refunds = (
-        source.rows(DailyRefunds, **({"provider": filters.provider} if filters.provider else {}))
+        source.rows(DailyRefunds)
+        .filter(_rolled_payments_q(filters))
         .values("currency")
         .annotate(
             count=Sum("failed", filter=this, default=0),
@@ -785,7 +789,8 @@ def recovered(period: Period, filters: Filters, source: Source | None = None) ->
     )
     this, earlier = source.rolled_in(now), source.rolled_in(before)
     rolled = (
-        source.rows(DailyRecoveries, **({"provider": filters.provider} if filters.provider else {}))
+        source.rows(DailyRecoveries)
+        .filter(_rolled_payments_q(filters))
         .values("currency")
         .annotate(
             count=Sum("recovered", filter=this, default=0),
@@ -806,11 +811,13 @@ def recovered(period: Period, filters: Filters, source: Source | None = None) ->
         current=Count("pk", filter=_in("failed_at", now)),
         previous=Count("pk", filter=_in("failed_at", before)),
     )
-    rolled_failed = source.rows(
-        DailyPayments, **({"provider": filters.provider} if filters.provider else {})
-    ).aggregate(
-        current=Sum("failed", filter=this, default=0),
-        previous=Sum("failed", filter=earlier, default=0),
+    rolled_failed = (
+        source.rows(DailyPayments)
+        .filter(_rolled_payments_q(filters))
+        .aggregate(
+            current=Sum("failed", filter=this, default=0),
+            previous=Sum("failed", filter=earlier, default=0),
+        )
     )
     return Recovered(
         by_currency=[
