@@ -353,7 +353,8 @@ def test_images_and_pdfs_go_both_ways(desk, widget, new_page, server, settings, 
     panel.locator("input[type=file]").set_input_files(
         files=[{"name": "refund.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
-    panel.locator("[data-field=attachment]", has_text="refund.pdf").wait_for()
+    # Sent once uploaded: the composer holds a message back while its file is still uploading.
+    panel.locator("[data-field=attachment]", has_text="Attached: refund.pdf").wait_for()
     composer = panel.get_by_label("Message to Ana Lopez")
     composer.fill("Your refund confirmation")
     composer.press("Enter")
