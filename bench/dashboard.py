@@ -395,12 +395,6 @@ def fill(db_url: str, *, tickets: int, seed: int) -> dict[str, Any]:
     return {"fill_s": round(time.monotonic() - started, 1), "steps_s": steps}
 
 
-ROLLUP_TABLES = (
-    "dashboards_dailytickets", "dashboards_dailyagent", "dashboards_dailydurations",
-    "dashboards_dailypayments", "dashboards_dailyrecoveries", "dashboards_dailyrefunds",
-)  # fmt: skip
-
-
 def roll_up(db_url: str, env: dict[str, str]) -> dict[str, Any]:
     """Build the daily rollups of every finished day, as `manage.py rollup_dashboard --all`
     does once after an upgrade, unless they are all there; return how long it took per day."""
@@ -421,8 +415,10 @@ def roll_up(db_url: str, env: dict[str, str]) -> dict[str, Any]:
     print(f"[bench] rolled up in {seconds:.0f} s")
     with psycopg.connect(db_url, autocommit=True) as conn:
         # As autovacuum would after a while: index-only scans need the visibility map.
-        for table in ROLLUP_TABLES:
-            conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+        from dashboards.rollups import ROLLUPS
+
+        for model in ROLLUPS:
+            conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(model._meta.db_table)))
     return {"rollup_s": round(seconds, 1), "rollup_ms_per_day": round(1000 * seconds / days, 1)}
 
 

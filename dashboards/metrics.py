@@ -49,7 +49,7 @@ those recovered in it whose failure came earlier.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -116,7 +116,8 @@ class Filters:
         return bool(self.team_id or self.channel or self.reason or self.assignee_id)
 
 
-def _in(name: str, period: Period) -> Q:
+def within(name: str, period: Period) -> Q:
+    """`name` (a moment) in the whole days of `period`."""
     return Q(**{f"{name}__gte": period.start, f"{name}__lt": period.end})
 
 
@@ -140,7 +141,7 @@ class Source:
     def live(self, name: str, stretch: Period | None = None) -> Q:
         """`name` in `stretch` (default: the span), on the days counted live."""
         stretch = stretch or self.span
-        return _in(name, stretch) & Q(**{f"{name}__gte": self.live_from})
+        return within(name, stretch) & Q(**{f"{name}__gte": self.live_from})
 
     def all_live(self) -> "Source":
         return Source(self.period)
@@ -218,16 +219,9 @@ def rolled_days(period: Period, *, today: date) -> Period | None:
 
 
 def _rolled_tickets_q(filters: Filters) -> Q:
-    """DailyTickets rows of the team, reason and channel filtered on."""
-    q = Q()
-    for name, value in (
-        ("team_id", filters.team_id),
-        ("reason", filters.reason),
-        ("channel", filters.channel),
-    ):
-        if value:
-            q &= Q(**{name: value})
-    return q
+    """DailyTickets rows of the team, reason and channel filtered on (its columns are named as
+    the ticket's)."""
+    return _tickets_q(replace(filters, provider="", assignee_id=None))
 
 
 def _rolled_payments_q(filters: Filters) -> Q:
@@ -588,7 +582,7 @@ def payments(period: Period, filters: Filters, source: Source | None = None) -> 
     if filters.narrows_tickets:
         source = source.all_live()  # the rollups know payments by provider only
     failed = Q(failed_at__isnull=False)
-    current, previous = _in("created_at", period), _in("created_at", period.previous())
+    current, previous = within("created_at", period), within("created_at", period.previous())
     live_providers = (
         Payment.objects.filter(_payments_q(filters), source.live("created_at"))
         .values("provider")
@@ -637,7 +631,7 @@ def payments(period: Period, filters: Filters, source: Source | None = None) -> 
         for code, counts in sorted(codes, key=lambda item: (-item[1]["failed"], item[0]))
     ]
     is_open = Q(outcome=DisputeOutcome.OPEN)
-    decided_now = _in("last_event_at", period)
+    decided_now = within("last_event_at", period)
     won = decided_now & Q(outcome=DisputeOutcome.WON)
     lost = decided_now & Q(outcome=DisputeOutcome.LOST)
     disputes = Dispute.objects.filter(_payments_q(filters, prefix="payment__"))
@@ -717,7 +711,7 @@ def support_contact_between_failure_and_success() -> Q:
 def recovered_in(stretch: Period) -> Q:
     """Payments recovered with support's help in `stretch`."""
     return (
-        _in("recovered_at", stretch)
+        within("recovered_at", stretch)
         & Q(failed_at__lt=F("recovered_at"))
         & support_contact_between_failure_and_success()
     )
@@ -771,18 +765,20 @@ def recovered(period: Period, filters: Filters, source: Source | None = None) ->
         )
         .values("currency")
         .annotate(
-            count=Count("pk", filter=_in("recovered_at", now)),
-            amount_minor=Sum("recovered_amount_minor", filter=_in("recovered_at", now), default=0),
-            count_previous=Count("pk", filter=_in("recovered_at", before)),
+            count=Count("pk", filter=within("recovered_at", now)),
+            amount_minor=Sum(
+                "recovered_amount_minor", filter=within("recovered_at", now), default=0
+            ),
+            count_previous=Count("pk", filter=within("recovered_at", before)),
             amount_minor_previous=Sum(
-                "recovered_amount_minor", filter=_in("recovered_at", before), default=0
+                "recovered_amount_minor", filter=within("recovered_at", before), default=0
             ),
             # Recovered in a period but failed before it: dealt with in it too.
             failed_earlier=Count(
-                "pk", filter=_in("recovered_at", now) & Q(failed_at__lt=now.start)
+                "pk", filter=within("recovered_at", now) & Q(failed_at__lt=now.start)
             ),
             failed_earlier_previous=Count(
-                "pk", filter=_in("recovered_at", before) & Q(failed_at__lt=before.start)
+                "pk", filter=within("recovered_at", before) & Q(failed_at__lt=before.start)
             ),
         )
         .order_by()
@@ -808,8 +804,8 @@ def recovered(period: Period, filters: Filters, source: Source | None = None) ->
     )
     rows = sorted(_summed([*rolled, *live], "currency"))
     failed = Payment.objects.filter(_payments_q(filters), source.live("failed_at")).aggregate(
-        current=Count("pk", filter=_in("failed_at", now)),
-        previous=Count("pk", filter=_in("failed_at", before)),
+        current=Count("pk", filter=within("failed_at", now)),
+        previous=Count("pk", filter=within("failed_at", before)),
     )
     rolled_failed = (
         source.rows(DailyPayments)
@@ -903,7 +899,7 @@ class Satisfaction:
 def _rating_counts(
     moment: str, stretch: Period, suffix: str, rating: str = "rating", source: Source | None = None
 ) -> dict:
-    given = (source.live(moment, stretch) if source else _in(moment, stretch)) & Q(
+    given = (source.live(moment, stretch) if source else within(moment, stretch)) & Q(
         **{f"{rating}__isnull": False}
     )
     return {
@@ -945,8 +941,8 @@ def satisfaction(period: Period, filters: Filters, source: Source | None = None)
         kind=NotificationKind.TICKET_SOLVED,
         status=NotificationStatus.SENT,
     ).aggregate(
-        current=Count("pk", filter=_in("sent_at", period)),
-        previous=Count("pk", filter=_in("sent_at", before)),
+        current=Count("pk", filter=within("sent_at", period)),
+        previous=Count("pk", filter=within("sent_at", before)),
     )
     ticket_ratings = SatisfactionRating.objects.filter(
         on_tickets, source.live("created_at")
@@ -971,14 +967,14 @@ def satisfaction(period: Period, filters: Filters, source: Source | None = None)
             rolled_sums[name + which] = Sum(name, filter=source.rolled_in(stretch), default=0)
     rolled = source.rows(DailyTickets).filter(_rolled_tickets_q(filters)).aggregate(**rolled_sums)
     survey_comments = (
-        SatisfactionRating.objects.filter(on_tickets, _in("created_at", period))
+        SatisfactionRating.objects.filter(on_tickets, within("created_at", period))
         .exclude(comment="")
         .values(
             "ticket_id", "rating", text=F("comment"), at=F("created_at"), source=Value("ticket")
         )
     )
     chat_comments = (
-        Conversation.objects.filter(_conversations_q(filters), _in("rated_at", period))
+        Conversation.objects.filter(_conversations_q(filters), within("rated_at", period))
         .exclude(rating_comment="")
         .values(
             "ticket_id", "rating", text=F("rating_comment"), at=F("rated_at"), source=Value("chat")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from chat.models import Conversation
 from dashboards import histograms
-from dashboards.metrics import HAPPY_RATINGS, recovered_in
+from dashboards.metrics import HAPPY_RATINGS, recovered_in, within
 from dashboards.models import (
     DailyAgent,
     DailyDurations,
@@ -137,10 +137,6 @@ def rollup_recent_days(days: int = NIGHTLY_DAYS) -> int:
     return rollup_days(yesterday - timedelta(days=days - 1), yesterday)
 
 
-def _in(name: str, stretch: Period) -> Q:
-    return Q(**{f"{name}__gte": stretch.start, f"{name}__lt": stretch.end})
-
-
 def _rating_sums(rating: str) -> dict:
     return {
         "ratings": Count("pk", filter=Q(**{f"{rating}__isnull": False})),
@@ -159,11 +155,13 @@ def _daily_tickets(stretch: Period) -> list[DailyTickets]:
             for name in counts:
                 rows[key][name] = row[name] or 0
 
-    add(Ticket.objects.filter(_in("created_at", stretch)), _TICKET_DIMENSIONS, opened=Count("pk"))
-    add(Ticket.objects.filter(_in("solved_at", stretch)), _TICKET_DIMENSIONS, solved=Count("pk"))
+    add(
+        Ticket.objects.filter(within("created_at", stretch)), _TICKET_DIMENSIONS, opened=Count("pk")
+    )
+    add(Ticket.objects.filter(within("solved_at", stretch)), _TICKET_DIMENSIONS, solved=Count("pk"))
     for target in ("first_response", "resolution"):
         add(
-            Ticket.objects.filter(_in(f"{target}_due_at", stretch)),
+            Ticket.objects.filter(within(f"{target}_due_at", stretch)),
             _TICKET_DIMENSIONS,
             **{
                 f"{target}_decided": Count("pk", filter=Q(**{f"{target}_breached__isnull": False})),
@@ -173,7 +171,7 @@ def _daily_tickets(stretch: Period) -> list[DailyTickets]:
     on_ticket = ("ticket__team_id", "ticket__reason", "ticket__channel")
     add(
         Notification.objects.filter(
-            _in("sent_at", stretch),
+            within("sent_at", stretch),
             kind=NotificationKind.TICKET_SOLVED,
             status=NotificationStatus.SENT,
             ticket__isnull=False,
@@ -182,15 +180,15 @@ def _daily_tickets(stretch: Period) -> list[DailyTickets]:
         surveys=Count("pk"),
     )
     add(
-        SatisfactionRating.objects.filter(_in("created_at", stretch)),
+        SatisfactionRating.objects.filter(within("created_at", stretch)),
         on_ticket,
         **_rating_sums("rating"),
     )
     chats = Conversation.objects.all()
     on_chat = ("team_id", "ticket__reason", "ticket__channel")
-    add(chats.filter(_in("closed_at", stretch)), on_chat, chats_closed=Count("pk"))
+    add(chats.filter(within("closed_at", stretch)), on_chat, chats_closed=Count("pk"))
     add(
-        chats.filter(_in("rated_at", stretch), rating__isnull=False),
+        chats.filter(within("rated_at", stretch), rating__isnull=False),
         on_chat,
         **{f"chat_{name}": value for name, value in _rating_sums("rating").items()},
     )
@@ -210,22 +208,22 @@ def _daily_agents(stretch: Period) -> list[DailyAgent]:
             rows[row[agent]].update({name: row[name] or 0 for name in counts})
 
     assigned = Ticket.objects.filter(assignee__isnull=False)
-    add(assigned.filter(_in("solved_at", stretch)), "assignee_id", solved=Count("pk"))
+    add(assigned.filter(within("solved_at", stretch)), "assignee_id", solved=Count("pk"))
     survey_sums = _rating_sums("rating")
     add(
         SatisfactionRating.objects.filter(
-            _in("created_at", stretch), ticket__assignee__isnull=False
+            within("created_at", stretch), ticket__assignee__isnull=False
         ),
         "ticket__assignee_id",
         **{f"survey_{name}": value for name, value in survey_sums.items()},
     )
     chats = Conversation.objects.filter(assignee__isnull=False)
     add(
-        chats.filter(_in("rated_at", stretch), rating__isnull=False),
+        chats.filter(within("rated_at", stretch), rating__isnull=False),
         "assignee_id",
         **{f"chat_{name}": value for name, value in survey_sums.items()},
     )
-    add(chats.filter(_in("accepted_at", stretch)), "assignee_id", chats_handled=Count("pk"))
+    add(chats.filter(within("accepted_at", stretch)), "assignee_id", chats_handled=Count("pk"))
     made = []
     for agent_id, counts in rows.items():
         made.append(
@@ -249,7 +247,7 @@ def _daily_durations(stretch: Period) -> list[DailyDurations]:
         (Measure.FIRST_RESPONSE, "first_response_at"),
         (Measure.RESOLUTION, "solved_at"),
     ):
-        rows = Ticket.objects.filter(_in(moment, stretch)).values_list(
+        rows = Ticket.objects.filter(within(moment, stretch)).values_list(
             "assignee_id", moment, "created_at"
         )
         desk: dict[int, int] = defaultdict(int)
@@ -275,7 +273,7 @@ def _daily_durations(stretch: Period) -> list[DailyDurations]:
 def _daily_payments(stretch: Period) -> list[DailyPayments]:
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     created = (
-        Payment.objects.filter(_in("created_at", stretch))
+        Payment.objects.filter(within("created_at", stretch))
         .values("provider", "failure_code")
         .annotate(
             created=Count("pk"), created_failed=Count("pk", filter=Q(failed_at__isnull=False))
@@ -288,7 +286,7 @@ def _daily_payments(stretch: Period) -> list[DailyPayments]:
             "created_failed": row["created_failed"],
         }
     failed = (
-        Payment.objects.filter(_in("failed_at", stretch))
+        Payment.objects.filter(within("failed_at", stretch))
         .values("provider", "failure_code")
         .annotate(failed=Count("pk"))
         .order_by()
@@ -314,7 +312,7 @@ def _daily_recoveries(stretch: Period) -> list[DailyRecoveries]:
 
 def _daily_refunds(stretch: Period) -> list[DailyRefunds]:
     rows = (
-        Refund.objects.filter(_in("created_at", stretch), status=RefundStatus.FAILED)
+        Refund.objects.filter(within("created_at", stretch), status=RefundStatus.FAILED)
         .values("provider", "currency")
         .annotate(failed=Count("pk"), failed_minor=Sum("amount_minor", default=0))
         .order_by()

@@ -26,12 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with timezone.override(settings.TIME_ZONE):
             yesterday = timezone.localdate() - timedelta(days=1)
-            first = options["since"]
-            if options["all"]:
-                oldest = Ticket.objects.order_by("created_at").values_list("created_at", flat=True)
-                first = timezone.localdate(oldest[0]) if oldest else yesterday
-        if first is None:
-            first = yesterday - timedelta(days=NIGHTLY_DAYS - 1)
+            first = options["since"] or yesterday - timedelta(days=NIGHTLY_DAYS - 1)
+            oldest = Ticket.objects.order_by("created_at").values_list("created_at", flat=True)
+            if options["all"] and oldest:
+                first = timezone.localdate(oldest[0])
         if first > yesterday:
             raise CommandError(f"{first} is not over yet; the last finished day is {yesterday}.")
         done = rollup_days(first, yesterday)
