@@ -3,7 +3,7 @@
 Every function takes a `Period` (whole days in the reporting time zone), `Filters` and a
 `Source`, and runs a fixed number of queries whatever the data size: rows are grouped and
 counted in SQL, and only the groups come back (days × reasons × channels at most). The `Source`
-says which first days of the span are summed from the daily rollups (dashboards/rollups.py
+says which run of the span's days is summed from the daily rollups (dashboards/rollups.py
 counts them with these same definitions); the other days, today at least, are counted live
 from the tickets and payments. A filter the rollups do not have as a dimension makes that
 figure live for every day. "Now" figures (open disputes, SLA breaching now, the latest
@@ -123,9 +123,9 @@ def within(name: str, period: Period) -> Q:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a figure's days come from. The span is the period and the one before it; its first
-    days, `rolled`, are summed from the daily rollups, the rest (today at least) is counted
-    live from the tickets and payments."""
+    """Where a figure's days come from. The span is the period and the one before it; a run of
+    its days, `rolled`, is summed from the daily rollups, the days before and after it (today
+    at least) are counted live from the tickets and payments."""
 
     period: Period
     rolled: Period | None = None
@@ -134,14 +134,15 @@ class Source:
     def span(self) -> Period:
         return Period(self.period.previous().first_day, self.period.last_day)
 
-    @property
-    def live_from(self) -> datetime:
-        return self.rolled.end if self.rolled else self.span.start
-
     def live(self, name: str, stretch: Period | None = None) -> Q:
         """`name` in `stretch` (default: the span), on the days counted live."""
-        stretch = stretch or self.span
-        return within(name, stretch) & Q(**{f"{name}__gte": self.live_from})
+        q = within(name, stretch or self.span)
+        if self.rolled is None:
+            return q
+        outside = Q(**{f"{name}__gte": self.rolled.end})
+        if self.rolled.first_day > self.span.first_day:
+            outside |= Q(**{f"{name}__lt": self.rolled.start})
+        return q & outside
 
     def all_live(self) -> "Source":
         return Source(self.period)
@@ -200,22 +201,22 @@ def whole_months(first: date, last: date) -> list[date]:
 
 
 def rolled_days(period: Period, *, today: date) -> Period | None:
-    """The first days of the span (the period before `period`, then `period`) that the rollups
-    answer: each rolled up in the reporting time zone, from the span's first day up to the
-    first day that is not, never today or later. One query."""
+    """The run of days of the span (the period before `period`, then `period`) that the
+    rollups answer: each rolled up in the reporting time zone, back from the span's last
+    finished day to the first day that is not. One query."""
     if timezone.get_current_timezone_name() != settings.TIME_ZONE:
         return None  # the rollups' days are the reporting zone's days, not this reader's
     first = period.previous().first_day
     last = min(period.last_day, today - timedelta(days=1))
-    days = RolledUpDay.objects.filter(
-        day__gte=first, day__lte=last, time_zone=settings.TIME_ZONE
-    ).values_list("day", flat=True)
-    rolled, expected = None, first
-    for day in sorted(days):
-        if day != expected:
-            break
-        rolled, expected = Period(first, day), day + timedelta(days=1)
-    return rolled
+    days = set(
+        RolledUpDay.objects.filter(
+            day__gte=first, day__lte=last, time_zone=settings.TIME_ZONE
+        ).values_list("day", flat=True)
+    )
+    start = last
+    while start in days:
+        start -= timedelta(days=1)
+    return Period(start + timedelta(days=1), last) if start < last else None
 
 
 def _rolled_tickets_q(filters: Filters) -> Q:

@@ -219,7 +219,7 @@ def _speed_table(figures: Dashboard, links: QueueLinks) -> Table:
 def _rollup_note(figures: Dashboard) -> str:
     if not figures.speed.approximate:
         return ""
-    return _("Days before today are read from the nightly rollups: times within %(error)s.") % {
+    return _("Days rolled up overnight are read from their rollups: times within %(error)s.") % {
         "error": formatting.percent(histograms.GROWTH - 1)
     }
 

@@ -140,13 +140,25 @@ def test_today_is_counted_live(week):
     assert figures.volume.opened == 6
 
 
-def test_a_day_not_rolled_up_is_counted_live_with_every_day_after_it(week):
+def test_a_day_not_rolled_up_is_counted_live_with_every_day_before_it(week):
     roll_up_the_span()
     RolledUpDay.objects.filter(day=date(2026, 11, 12)).delete()
-    DailyTickets.objects.filter(day__gte=date(2026, 11, 12)).delete()  # not read any more
+    DailyTickets.objects.filter(day__lte=date(2026, 11, 12)).delete()  # not read any more
 
-    assert rolled_days(WEEK, today=TODAY) == Period(SPAN.first_day, date(2026, 11, 11))
+    assert rolled_days(WEEK, today=TODAY) == Period(date(2026, 11, 13), TODAY - timedelta(days=1))
     assert metrics.dashboard(WEEK, Filters(), now=NOW).volume.opened == 5
+
+
+def test_the_last_nights_rollups_serve_before_older_days_are_rolled_up(week):
+    """A new install: beat has rolled up the last few days only; older days are counted live."""
+    live = metrics.dashboard(WEEK, Filters(), now=NOW)
+
+    rollup_days(date(2026, 11, 12), TODAY - timedelta(days=1))
+    rolled = metrics.dashboard(WEEK, Filters(), now=NOW)
+
+    assert rolled_days(WEEK, today=TODAY) == Period(date(2026, 11, 12), date(2026, 11, 15))
+    assert comparable(rolled) == comparable(live)
+    assert_close(percentiles_of(rolled), percentiles_of(live))
 
 
 def test_rollups_are_not_read_in_another_time_zone(week, settings):
