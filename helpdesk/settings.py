@@ -63,7 +63,6 @@ MIDDLEWARE = [
     "accounts.middleware.two_factor_required",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "helpdesk.middleware.sync_only",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
