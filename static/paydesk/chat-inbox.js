@@ -201,6 +201,7 @@
       receiptTimer: null,
       attachment: load("attachment." + id, null),
       uploading: false,
+      sendWhenUploaded: false,
       atEnd: true,
     };
     panels.set(id, panel);
@@ -622,8 +623,14 @@
   }
 
   function submit(panel) {
+    if (!mayWrite(panel)) return;
+    if (panel.uploading) {
+      // Sent with its file once the upload is done; nothing is sent if the upload fails.
+      panel.sendWhenUploaded = true;
+      say(text("send-after-upload", "Your message goes as soon as the file is uploaded."));
+      return;
+    }
     var written = redaction.redactPans(panel.textarea.value);
-    if (!mayWrite(panel) || panel.uploading) return;
     if (!written.text.trim() && !panel.attachment) return;
     var entry = {
       conversation: panel.id,
@@ -848,6 +855,12 @@
       .then(function () {
         panel.uploading = false;
         if (panel.fileInput) panel.fileInput.value = "";
+        var send = panel.sendWhenUploaded && panel.attachment;
+        panel.sendWhenUploaded = false;
+        if (send) {
+          say("");
+          submit(panel);
+        }
       });
   }
 

@@ -366,3 +366,39 @@ def test_images_and_pdfs_go_both_ways(desk, widget, new_page, server, settings, 
     assert httpx.get(server.url + heard["attachment"]["url"]).content == PDF
     assert panel.locator("[data-field=attachment]").is_hidden()
     assert page.js_errors == []
+
+
+def test_a_message_sent_while_its_file_uploads_goes_once_uploaded(
+    desk, widget, new_page, server, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    page = new_page()
+    held = []
+    page.route("**/chat/api/attachments/", lambda route: held.append(route))  # held until let go
+    open_inbox(page, "sam")
+    wait_until(lambda: agent_status(desk["sam"]) == "online", timeout=10)
+    ana = widget("ana@example.com", "Ana Lopez")
+    chat = Conversation.objects.get(pk=ana.say("a-1", "Where is my refund?")["conversation"])
+    page.locator(f'[data-open-conversation="{chat.pk}"]').click()
+    panel = panel_of(page, chat)
+
+    panel.locator("input[type=file]").set_input_files(
+        files=[{"name": "refund.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    panel.locator("[data-field=attachment]", has_text="Uploading refund.pdf").wait_for()
+    composer = panel.get_by_label("Message to Ana Lopez")
+    composer.fill("Here is the confirmation")
+    composer.press("Enter")
+
+    notice = page.locator("#chat-notice")
+    assert notice.inner_text() == "Your message goes as soon as the file is uploaded."
+    assert composer.input_value() == "Here is the confirmation"  # not sent, not lost
+    wait_until(lambda: held, timeout=10)
+    held[0].continue_()
+
+    heard = ana.hear_from_agent("Here is the confirmation")
+    assert heard["attachment"]["name"] == "refund.pdf"
+    panel.locator(".chat-msg-agent a.chat-file-link", has_text="refund.pdf").wait_for()
+    assert composer.input_value() == ""
+    assert notice.inner_text() == ""
+    assert page.js_errors == []
