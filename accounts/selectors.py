@@ -58,3 +58,8 @@ def two_factor_setup_required(user: AbstractBaseUser) -> bool:
             user_id=user.pk, type=Authenticator.Type.TOTP
         ).exists()
     return not has_totp
+
+
+def display_name(user: AbstractBaseUser) -> str:
+    """How Paydesk names a user to others: their full name, else their username."""
+    return user.get_full_name() or user.get_username()

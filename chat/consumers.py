@@ -41,6 +41,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
+from accounts.selectors import display_name
 from chat import live, presence, services
 from chat.identity import ChatIdentity, InvalidToken, email_checked, identity_token_verify
 from chat.models import (
@@ -639,7 +640,7 @@ class AgentChatConsumer(_ChatConsumer):
     async def on_typing(self, content: dict[str, Any]) -> None:
         conversation = await self._conversation(content)
         if conversation is not None:
-            name = self.user.get_full_name() or self.user.get_username()
+            name = display_name(self.user)
             await self._typing(conversation, content, name)
 
     async def on_receipt(self, content: dict[str, Any]) -> None:

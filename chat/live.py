@@ -8,6 +8,7 @@ consumer that hears it reads what it shows from the database, with its own acces
 import hashlib
 from typing import Any
 
+from accounts.selectors import display_name
 from chat.attachments import attachment_url
 from chat.models import ChatMessage, Conversation
 from tickets.live import announce_on_commit
@@ -40,7 +41,7 @@ def agent_payload(user: Any) -> dict[str, str] | None:
     """How an agent appears to a customer: their name and an avatar made of their initials."""
     if user is None:
         return None
-    name = user.get_full_name() or user.get_username()
+    name = display_name(user)
     initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
     return {"name": name, "initials": initials, "hue": str((user.pk * 47) % 360)}
 

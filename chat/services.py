@@ -20,6 +20,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from accounts.selectors import display_name
 from chat import live
 from chat.faq import faq_best_match
 from chat.identity import ChatIdentity
@@ -421,10 +422,6 @@ def _system_message(conversation: Conversation, text: str, timeline: str) -> Cha
     return message
 
 
-def _name(user: AbstractBaseUser) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def _check_may_act(conversation: Conversation, actor: AbstractBaseUser) -> None:
     """Transfer and close: the agent who has the chat, anyone while nobody has it, or an admin."""
     if conversation.assignee_id not in (None, actor.pk) and not actor.is_staff:
@@ -452,8 +449,8 @@ def conversation_accept(*, conversation: Conversation, agent: AbstractBaseUser) 
             except AssignmentError:
                 logger.info("Agent %s took chat %s off their team", agent.pk, conversation.pk)
         with translation.override(conversation.language):
-            text = gettext("%(name)s joined the chat.") % {"name": _name(agent)}
-        _system_message(conversation, text, f"{_name(agent)} accepted the chat.")
+            text = gettext("%(name)s joined the chat.") % {"name": display_name(agent)}
+        _system_message(conversation, text, f"{display_name(agent)} accepted the chat.")
     return conversation
 
 
@@ -478,12 +475,12 @@ def conversation_transfer(
             conversation.team = team
             conversation.assignee = None
             conversation.status = ConversationStatus.WAITING
-            timeline = f"{_name(actor)} transferred the chat to the team {team}."
+            timeline = f"{display_name(actor)} transferred the chat to the team {team}."
         if agent is not None:
             ticket_update(ticket=conversation.ticket, actor=actor, assignee=agent)
             conversation.assignee = agent
             conversation.status = ConversationStatus.ACTIVE
-            timeline = f"{_name(actor)} transferred the chat to {_name(agent)}."
+            timeline = f"{display_name(actor)} transferred the chat to {display_name(agent)}."
         if agent is None and team is None:
             return conversation
         conversation.save(update_fields=["team", "assignee", "status"])
@@ -504,7 +501,7 @@ def conversation_close(*, conversation: Conversation, actor: AbstractBaseUser | 
         conversation.status = ConversationStatus.CLOSED
         conversation.closed_at = timezone.now()
         conversation.save(update_fields=["status", "closed_at"])
-        who = _name(actor) if actor else "The customer"
+        who = display_name(actor) if actor else "The customer"
         with translation.override(conversation.language):
             text = gettext("The chat has ended. How did we do?")
         _system_message(conversation, text, f"{who} closed the chat.")

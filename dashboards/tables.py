@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.selectors import display_name
 from dashboards import formatting, histograms
 from dashboards.metrics import Dashboard, Filters, Ratings
 from dashboards.periods import Period, change
@@ -453,7 +454,7 @@ def _agents_table(figures: Dashboard, links: QueueLinks) -> Table:
         columns,
         [
             [
-                text(row.agent.get_full_name() or row.agent.get_username()),
+                text(display_name(row.agent)),
                 count(row.solved, links.solved(assignee=row.agent.pk)),
                 took(row.median_first_response),
                 ratio(row.ratings.csat),

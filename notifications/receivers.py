@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.selectors import display_name
 from notifications.models import Channel, Kind
 from notifications.services import notify, notify_agent
 from tickets.models import EntryKind, Priority, Reason, Status, Ticket, TimelineEntry
@@ -159,7 +160,7 @@ def _reply_is_emailed(sender: Any, entry: TimelineEntry, **kwargs: Any) -> None:
         entry, kind=Kind.AGENT_REPLIED, subject_ref=f"entry:{entry.pk}",
         context={
             "body": entry.body,
-            "agent": (author.get_full_name() or author.get_username()) if author else "",
+            "agent": display_name(author) if author else "",
         },
     )  # fmt: skip
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import display_name
 from payments.decline_reasons import decline_reason_in_words
 from tickets.formatting import money
 from tickets.models import CannedResponse, Ticket
@@ -40,7 +41,7 @@ def placeholder_values(*, ticket: Ticket, agent: AbstractBaseUser) -> dict[str, 
         ),
         "payment_id": payment.provider_payment_id if payment else "",
         "ticket_id": str(ticket.pk),
-        "agent_name": agent.get_full_name() or agent.get_username(),
+        "agent_name": display_name(agent),
     }
 
 

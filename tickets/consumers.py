@@ -52,7 +52,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.selectors import two_factor_setup_required
+from accounts.selectors import display_name, two_factor_setup_required
 from notifications.services import unread_count
 from tickets.live import team_group, ticket_group, user_group
 from tickets.models import EntryKind
@@ -270,7 +270,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         await self._send_presence()
 
     def _display_name(self) -> str:
-        return self.user.get_full_name() or self.user.get_username()
+        return display_name(self.user)
 
     async def _announce(self, *, want_replies: bool = False, to_channel: str = "") -> None:
         """Tell the watched ticket's group (or only the newcomer `to_channel`) who is here."""

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import display_name
 from payments.models import Provider
 from tickets.models import Channel, Priority, Reason, Status, Team
 from tickets.selectors import QueueView
@@ -30,7 +31,7 @@ SORT_CHOICES = [
 
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return display_name(obj)
 
 
 def _blank(label: str) -> list[tuple[str, str]]:
@@ -84,7 +85,7 @@ class QueueFilterForm(forms.Form):
             ("", _("Anyone")),
             ("me", _("Me")),
             ("none", _("Nobody")),
-            *((str(agent.pk), agent.get_full_name() or agent.get_username()) for agent in agents),
+            *((str(agent.pk), display_name(agent)) for agent in agents),
         ]
 
     def selector_filters(self) -> dict:

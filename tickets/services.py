@@ -9,6 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
+from accounts.selectors import display_name
 from chat.redaction import redact_pans
 from payments.models import Customer, Payment, WebhookEvent
 from tickets.live import ticket_changed
@@ -196,7 +197,7 @@ def ticket_update(
             ticket.priority = priority
         if assignee is not _UNCHANGED and assignee != ticket.assignee:
             # The name agents see everywhere else in the workspace.
-            name = (assignee.get_full_name() or assignee.get_username()) if assignee else "nobody"
+            name = display_name(assignee) if assignee else "nobody"
             changes.append(
                 (
                     EntryKind.ASSIGNMENT_CHANGE,
