@@ -324,6 +324,13 @@ def png(width: int, height: int) -> bytes:
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
+def attach_pdf(panel, name: str) -> None:
+    """Choose a PDF in the panel's file input: the inbox starts uploading it."""
+    panel.locator("input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": "application/pdf", "buffer": PDF}]
+    )
+
+
 def test_images_and_pdfs_go_both_ways(desk, widget, new_page, server, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     page = new_page()
@@ -350,10 +357,7 @@ def test_images_and_pdfs_go_both_ways(desk, widget, new_page, server, settings, 
     )
 
     # The agent attaches a PDF to an answer: the customer gets it with a link.
-    panel.locator("input[type=file]").set_input_files(
-        files=[{"name": "refund.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
-    # Sent once uploaded: the composer holds a message back while its file is still uploading.
+    attach_pdf(panel, "refund.pdf")
     panel.locator("[data-field=attachment]", has_text="Attached: refund.pdf").wait_for()
     composer = panel.get_by_label("Message to Ana Lopez")
     composer.fill("Your refund confirmation")
@@ -382,9 +386,7 @@ def test_a_message_sent_while_its_file_uploads_goes_once_uploaded(
     page.locator(f'[data-open-conversation="{chat.pk}"]').click()
     panel = panel_of(page, chat)
 
-    panel.locator("input[type=file]").set_input_files(
-        files=[{"name": "refund.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
+    attach_pdf(panel, "refund.pdf")
     panel.locator("[data-field=attachment]", has_text="Uploading refund.pdf").wait_for()
     composer = panel.get_by_label("Message to Ana Lopez")
     composer.fill("Here is the confirmation")
