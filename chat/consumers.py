@@ -37,7 +37,6 @@ from collections import deque
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
@@ -53,6 +52,7 @@ from chat.models import (
     Sender,
 )
 from chat.payment_status import alternatives, payment_payload
+from helpdesk.consumers import JsonWebsocketConsumer
 from tickets.consumers import CLOSE_NOT_AGENT, CLOSE_NOT_SIGNED_IN, _may_use_the_desk
 from tickets.models import Team
 from tickets.selectors import agents_for, team_ids_heard_by, ticket_get_for_agent
@@ -77,10 +77,11 @@ ERROR_STATUS = "A status is 'online', 'away' or 'offline'."
 ERROR_TRANSFER = "Transfer to an agent or a team you can see."
 
 RATE_WINDOW_S = 60.0
+ACCESS_RECHECK_S = 30.0
 FRAMES_PER_MINUTE = 600
 
 
-class _ChatConsumer(AsyncJsonWebsocketConsumer):
+class _ChatConsumer(JsonWebsocketConsumer):
     """What both sides share: parsing, rate limits, posting, receipts and typing."""
 
     side: Sender
@@ -190,29 +191,29 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
                 {"type": live.CHAT_MESSAGE, "message": live.message_payload(new)},
             )
 
-    async def _receipt(self, conversation: Conversation, content: dict[str, Any]) -> None:
+    async def _receipt(self, conversation_id: int, content: dict[str, Any]) -> None:
         marks = await database_sync_to_async(services.receipts_update)(
-            conversation=conversation,
+            conversation_id=conversation_id,
             side=self.side,
             delivered=_int(content.get("delivered")),
             read=_int(content.get("read")),
         )
         await self.channel_layer.group_send(
-            live.conversation_group(conversation.pk),
+            live.conversation_group(conversation_id),
             {
                 "type": live.CHAT_RECEIPT,
-                "conversation": conversation.pk,
+                "conversation": conversation_id,
                 "side": self.side,
                 **marks,
             },
         )
 
-    async def _typing(self, conversation: Conversation, content: dict[str, Any], name: str) -> None:
+    async def _typing(self, conversation_id: int, content: dict[str, Any], name: str) -> None:
         await self.channel_layer.group_send(
-            live.conversation_group(conversation.pk),
+            live.conversation_group(conversation_id),
             {
                 "type": live.CHAT_TYPING,
-                "conversation": conversation.pk,
+                "conversation": conversation_id,
                 "side": self.side,
                 "name": name,
                 "state": content.get("state") is True,
@@ -387,26 +388,28 @@ class CustomerChatConsumer(_ChatConsumer):
             return services.ERROR_EMPTY
         started_key = ""
         conversation = self.conversation
-        if conversation is not None:
-            conversation.refresh_from_db()
-            earlier = services.message_sent_earlier(
-                conversation=conversation, sender=Sender.CUSTOMER, client_id=client_id
-            )
-            if earlier is not None:  # sent again after a drop, maybe after the chat closed
-                return earlier, [], conversation, None
-        if conversation is None or conversation.status == ConversationStatus.CLOSED:
-            conversation, started_key = services.conversation_of_resent_first_message(
-                identity=self.identity, client_id=client_id
-            ) or services.conversation_start(identity=self.identity, language=self.language)
-        attachment = _unsent_attachment(conversation, attachment_id)
-        if attachment is False:
-            return ERROR_ATTACHMENT
-        try:
-            message, caused = services.customer_message_receive(
-                conversation=conversation, body=body, client_id=client_id, attachment=attachment
-            )
-        except services.ChatError as error:
-            return str(error)
+        for _ in range(2):
+            if conversation is None:
+                conversation, started_key = services.conversation_of_resent_first_message(
+                    identity=self.identity, client_id=client_id
+                ) or services.conversation_start(identity=self.identity, language=self.language)
+            attachment = _unsent_attachment(conversation.pk, attachment_id)
+            if attachment is False:
+                return ERROR_ATTACHMENT
+            try:
+                message, caused = services.customer_message_receive(
+                    conversation=conversation,
+                    body=body,
+                    client_id=client_id,
+                    attachment=attachment,
+                )
+                break
+            except services.ConversationClosed:
+                conversation = None  # closed since: this message starts a new conversation
+            except services.ChatError as error:
+                return str(error)
+        else:
+            return services.ERROR_CLOSED
         # A new conversation: the widget keeps its id and key, to come back to it.
         started = (
             {**_conversation_for_customer(conversation), "key": started_key}
@@ -417,11 +420,11 @@ class CustomerChatConsumer(_ChatConsumer):
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:
-            await self._typing(self.conversation, content, "")
+            await self._typing(self.conversation.pk, content, "")
 
     async def on_receipt(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:
-            await self._receipt(self.conversation, content)
+            await self._receipt(self.conversation.pk, content)
 
     async def on_agent(self, content: dict[str, Any]) -> None:
         if self.conversation is None:
@@ -517,7 +520,8 @@ class AgentChatConsumer(_ChatConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None
-        self.open_conversations: set[int] = set()
+        # The conversations open in this agent's inbox, and when their access was last checked.
+        self.open_conversations: dict[int, float] = {}
         self.refresher: asyncio.Task | None = None
 
     async def connect(self) -> None:
@@ -580,7 +584,7 @@ class AgentChatConsumer(_ChatConsumer):
         if conversation is None:
             return
         await self._join(live.conversation_group(conversation.pk))
-        self.open_conversations.add(conversation.pk)
+        self.open_conversations[conversation.pk] = time.monotonic()
         await self.send_json(
             {"type": "conversation", "conversation": await self._details(conversation)}
         )
@@ -591,19 +595,45 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def on_leave(self, content: dict[str, Any]) -> None:
         conversation_id = _int(content.get("conversation"))
-        self.open_conversations.discard(conversation_id)
+        self.open_conversations.pop(conversation_id, None)
         await self._leave(live.conversation_group(conversation_id))
 
-    async def on_message(self, content: dict[str, Any]) -> None:
+    async def _open_conversation_id(self, content: dict[str, Any]) -> int | None:
+        """The conversation a message, typing mark or receipt is about, when the agent may see
+        it. These come many a minute: for an open conversation the check (a few queries) is
+        redone at most every ACCESS_RECHECK_S, and at once when it is transferred or closed."""
+        conversation_id = content.get("conversation")
+        checked_at = (
+            self.open_conversations.get(conversation_id)
+            if isinstance(conversation_id, int) and not isinstance(conversation_id, bool)
+            else None
+        )
+        if checked_at is not None and time.monotonic() - checked_at < ACCESS_RECHECK_S:
+            return conversation_id
         conversation = await self._conversation(content)
         if conversation is None:
+            if checked_at is not None:
+                await self._forget(conversation_id)
+            return None
+        if checked_at is not None:
+            self.open_conversations[conversation.pk] = time.monotonic()
+        return conversation.pk
+
+    async def _forget(self, conversation_id: int) -> None:
+        self.open_conversations.pop(conversation_id, None)
+        await self._leave(live.conversation_group(conversation_id))
+        await self.send_json({"type": "gone", "conversation": conversation_id})
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        conversation_id = await self._open_conversation_id(content)
+        if conversation_id is None:
             return
         checked = await self._checked_message(content)
         if checked is None:
             return
         client_id, body = checked
         result = await database_sync_to_async(self._store_message)(
-            conversation, client_id, body, content.get("attachment")
+            conversation_id, client_id, body, content.get("attachment")
         )
         if isinstance(result, str):
             await self._nack(client_id, "refused", result)
@@ -612,41 +642,31 @@ class AgentChatConsumer(_ChatConsumer):
         await self._ack_and_broadcast(message, [message] if created else [])
 
     def _store_message(
-        self, conversation: Conversation, client_id: str, body: str, attachment_id: object
+        self, conversation_id: int, client_id: str, body: str, attachment_id: object
     ):
-        if conversation.status == ConversationStatus.CLOSED:
-            return services.ERROR_CLOSED
-        if conversation.assignee_id != self.user.pk:
-            try:
-                services.conversation_accept(conversation=conversation, agent=self.user)
-            except services.ChatError as error:
-                return str(error)
-        attachment = _unsent_attachment(conversation, attachment_id)
+        attachment = _unsent_attachment(conversation_id, attachment_id)
         if attachment is False:
             return ERROR_ATTACHMENT
         try:
-            return services.message_post(
-                conversation=conversation,
-                sender=Sender.AGENT,
-                author=self.user,
+            return services.agent_message_post(
+                conversation_id=conversation_id,
+                agent=self.user,
                 body=body,
                 client_id=client_id,
                 attachment=attachment,
-                announce=False,
             )
         except services.ChatError as error:
             return str(error)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
-        conversation = await self._conversation(content)
-        if conversation is not None:
-            name = display_name(self.user)
-            await self._typing(conversation, content, name)
+        conversation_id = await self._open_conversation_id(content)
+        if conversation_id is not None:
+            await self._typing(conversation_id, content, display_name(self.user))
 
     async def on_receipt(self, content: dict[str, Any]) -> None:
-        conversation = await self._conversation(content)
-        if conversation is not None:
-            await self._receipt(conversation, content)
+        conversation_id = await self._open_conversation_id(content)
+        if conversation_id is not None:
+            await self._receipt(conversation_id, content)
 
     async def on_accept(self, content: dict[str, Any]) -> None:
         await self._act(
@@ -699,10 +719,9 @@ class AgentChatConsumer(_ChatConsumer):
             self.user, conversation_id
         )
         if conversation is None:  # handed to a team this agent is not on
-            self.open_conversations.discard(conversation_id)
-            await self._leave(live.conversation_group(conversation_id))
-            await self.send_json({"type": "gone", "conversation": conversation_id})
+            await self._forget(conversation_id)
             return
+        self.open_conversations[conversation_id] = time.monotonic()
         await self.send_json(
             {"type": "conversation", "conversation": await self._details(conversation)}
         )
@@ -711,13 +730,13 @@ class AgentChatConsumer(_ChatConsumer):
         await self.send_json({"type": "inbox", "conversation": event["conversation"]})
 
 
-def _unsent_attachment(conversation: Conversation, attachment_id: object):
+def _unsent_attachment(conversation_id: int, attachment_id: object):
     """The conversation's attachment a message may carry (None when it carries none), or False
     when the id names no attachment of this conversation still waiting for its message."""
     if attachment_id is None:
         return None
     attachment = Attachment.objects.filter(
-        pk=_int(attachment_id), conversation=conversation, messages__isnull=True
+        pk=_int(attachment_id), conversation_id=conversation_id, messages__isnull=True
     ).first()
     return attachment if attachment is not None else False
 

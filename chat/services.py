@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -59,6 +59,10 @@ logger = logging.getLogger(__name__)
 
 class ChatError(ValueError):
     """A request the chat refuses; the message says why, in words a person understands."""
+
+
+class ConversationClosed(ChatError):
+    """A message for a conversation that was closed: the customer starts a new one."""
 
 
 ERROR_EMPTY = "Write something, or attach a file."
@@ -221,6 +225,38 @@ def message_sent_earlier(
     )
 
 
+def _locked(conversation_id: int, *, sender: Sender, client_id: str) -> Conversation:
+    """The conversation locked for its next sequence number, with its ticket, and in
+    `earlier_id` the message this sender already sent with this client id (None if none):
+    one round trip where a message is written."""
+    earlier = ChatMessage.objects.filter(
+        conversation=OuterRef("pk"), sender=sender, client_id=client_id
+    ).values("pk")[:1]
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("ticket")
+        .annotate(earlier_id=Subquery(earlier) if client_id else Value(None, IntegerField()))
+        .get(pk=conversation_id)
+    )
+
+
+def _earlier(locked: Conversation) -> ChatMessage | None:
+    if locked.earlier_id is None:
+        return None
+    return ChatMessage.objects.select_related("author", "attachment", "article").get(
+        pk=locked.earlier_id
+    )
+
+
+def _clean_body(body: str, attachment: Attachment | None) -> tuple[str, bool]:
+    body = body.strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
+    if not body and attachment is None:
+        raise ChatError(ERROR_EMPTY)
+    body, masked = redact_pans(body)
+    # The widget masks card numbers before sending: the customer was told all the same.
+    return body, masked or has_masked_pan(body)
+
+
 def message_post(
     *,
     conversation: Conversation,
@@ -240,41 +276,86 @@ def message_post(
     numbers are masked before anything is stored. Customer and agent messages go on the ticket's
     timeline (`entry`, when the caller made it already).
     """
-    body = body.strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
-    if not body and attachment is None:
-        raise ChatError(ERROR_EMPTY)
-    body, masked = redact_pans(body)
-    # The widget masks card numbers before sending: the customer was told all the same.
-    masked = masked or has_masked_pan(body)
-    with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        earlier = message_sent_earlier(conversation=locked, sender=sender, client_id=client_id)
+    body, masked = _clean_body(body, attachment)
+    # No savepoint inside a caller's transaction: nothing here is caught and carried on from.
+    with transaction.atomic(savepoint=False):
+        locked = _locked(conversation.pk, sender=sender, client_id=client_id)
+        earlier = _earlier(locked)
         if earlier is not None:
             return earlier, False
-        locked.last_seq += 1
-        now = timezone.now()
-        if entry is None and sender in (Sender.CUSTOMER, Sender.AGENT):
-            entry = _timeline_entry(locked, sender, body, author, attachment)
-        message = ChatMessage.objects.create(
-            conversation=locked,
-            seq=locked.last_seq,
-            sender=sender,
-            author=author,
-            client_id=client_id,
-            body=body,
-            card_number_masked=masked,
-            attachment=attachment,
-            article=article,
-            entry=entry,
-        )
-        Conversation.objects.filter(pk=locked.pk).update(
-            last_seq=locked.last_seq, last_message_at=now
-        )
+        message = _message_store(
+            locked, sender=sender, body=body, masked=masked, client_id=client_id,
+            author=author, attachment=attachment, article=article, entry=entry,
+        )  # fmt: skip
         conversation.last_seq = locked.last_seq
         if announce:
             live.announce_messages([message])
             if sender == Sender.CUSTOMER:
                 live.announce_conversation(locked)
+    return message, True
+
+
+def _message_store(
+    locked: Conversation,
+    *,
+    sender: Sender,
+    body: str,
+    masked: bool,
+    client_id: str,
+    author: AbstractBaseUser | None,
+    attachment: Attachment | None = None,
+    article: FaqArticle | None = None,
+    entry: TimelineEntry | None = None,
+) -> ChatMessage:
+    """The message, stored as the locked conversation's next one (and on the ticket's timeline
+    when a person wrote it)."""
+    locked.last_seq += 1
+    if entry is None and sender in (Sender.CUSTOMER, Sender.AGENT):
+        entry = _timeline_entry(locked, sender, body, author, attachment)
+    message = ChatMessage.objects.create(
+        conversation=locked,
+        seq=locked.last_seq,
+        sender=sender,
+        author=author,
+        client_id=client_id,
+        body=body,
+        card_number_masked=masked,
+        attachment=attachment,
+        article=article,
+        entry=entry,
+    )
+    Conversation.objects.filter(pk=locked.pk).update(
+        last_seq=locked.last_seq, last_message_at=timezone.now()
+    )
+    return message
+
+
+def agent_message_post(
+    *,
+    conversation_id: int,
+    agent: AbstractBaseUser,
+    body: str,
+    client_id: str,
+    attachment: Attachment | None = None,
+) -> tuple[ChatMessage, bool]:
+    """An agent's message; (message, whether it is new). Writing in a conversation nobody has
+    accepts it; one another agent has is refused, as is a closed one (unless this is a message
+    already stored, sent again)."""
+    body, masked = _clean_body(body, attachment)
+    with transaction.atomic():
+        locked = _locked(conversation_id, sender=Sender.AGENT, client_id=client_id)
+        earlier = _earlier(locked)
+        if earlier is not None:
+            return earlier, False
+        if locked.status == ConversationStatus.CLOSED:
+            raise ChatError(ERROR_CLOSED)
+        if locked.assignee_id != agent.pk:
+            conversation_accept(conversation=locked, agent=agent)
+            locked = _locked(conversation_id, sender=Sender.AGENT, client_id="")
+        message = _message_store(
+            locked, sender=Sender.AGENT, body=body, masked=masked, client_id=client_id,
+            author=agent, attachment=attachment,
+        )  # fmt: skip
     return message, True
 
 
@@ -313,38 +394,42 @@ def customer_message_receive(
     The first message of a conversation is answered from the knowledge base when an article
     matches it well; otherwise, or when the customer writes again, the conversation goes to the
     agents (or, with nobody online, is left for an answer by email)."""
-    if conversation.status == ConversationStatus.CLOSED:
-        raise ChatError(ERROR_CLOSED)
+    body, masked = _clean_body(body, attachment)
     with transaction.atomic():
-        message, created = message_post(
-            conversation=conversation,
-            sender=Sender.CUSTOMER,
-            body=body,
-            client_id=client_id,
-            attachment=attachment,
-            announce=False,
-        )
-        if not created:
-            return message, []
+        locked = _locked(conversation.pk, sender=Sender.CUSTOMER, client_id=client_id)
+        earlier = _earlier(locked)
+        if earlier is not None:  # sent again after a drop, maybe after the chat closed
+            return earlier, []
+        if locked.status == ConversationStatus.CLOSED:
+            raise ConversationClosed(ERROR_CLOSED)
+        message = _message_store(
+            locked, sender=Sender.CUSTOMER, body=body, masked=masked, client_id=client_id,
+            author=None, attachment=attachment,
+        )  # fmt: skip
+        conversation.last_seq, conversation.status = locked.last_seq, locked.status
         caused = [message]
-        first = not ChatMessage.objects.filter(
-            conversation=conversation, sender=Sender.CUSTOMER, seq__lt=message.seq
-        ).exists()
-        article = faq_best_match(message.body, conversation.language) if first else None
+        # With an agent in the chat the customer talks to them: no automatic answer.
+        first = locked.status != ConversationStatus.ACTIVE and not (
+            ChatMessage.objects.filter(
+                conversation=locked, sender=Sender.CUSTOMER, seq__lt=message.seq
+            ).exists()
+        )
+        article = faq_best_match(message.body, locked.language) if first else None
         if article is not None:
-            caused += _answer_from_article(conversation, article)
-        elif conversation.status == ConversationStatus.ANSWERED or first:
+            caused += _answer_from_article(locked, article)
+        elif locked.status == ConversationStatus.ANSWERED or first:
             caused += conversation_request_agent(
-                conversation=conversation, announce=False, first_message=first
+                conversation=locked, announce=False, first_message=first
             )
+        conversation.status = locked.status
         if len(caused) > 1:
-            live.announce_conversation(conversation)
+            live.announce_conversation(locked)
         else:
             # Only the inbox changed (its order, unread counts): the conversation's clients get
             # the message itself, and would each re-read an unchanged conversation for it.
             announce_on_commit(
-                [live.inbox_group(conversation.team_id)],
-                {"type": live.CHAT_INBOX, "conversation": conversation.pk},
+                [live.inbox_group(locked.team_id)],
+                {"type": live.CHAT_INBOX, "conversation": locked.pk},
             )
     return message, caused
 
@@ -373,6 +458,7 @@ def conversation_request_agent(
     the conversation waits in the team's inbox, or, with nobody online, becomes a message
     answered by email. Returns the system message; asking again changes nothing."""
     with transaction.atomic():
+        asking = conversation
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         asked_already = ChatMessage.objects.filter(
             conversation=conversation, sender=Sender.SYSTEM
@@ -386,6 +472,7 @@ def conversation_request_agent(
             ConversationStatus.WAITING if available else ConversationStatus.OFFLINE
         )
         conversation.save(update_fields=["status"])
+        asking.status = conversation.status
         with translation.override(conversation.language):
             if available:
                 text = gettext("We are finding an agent for you; it usually takes a minute.")
@@ -528,7 +615,7 @@ def conversation_rate(*, conversation: Conversation, rating: object, comment: st
 
 
 def receipts_update(
-    *, conversation: Conversation, side: Sender, delivered: int = 0, read: int = 0
+    *, conversation_id: int, side: Sender, delivered: int = 0, read: int = 0
 ) -> dict[str, int]:
     """Record how far `side` has received and read the conversation (only ever forward, never
     past its last message); returns that side's marks."""
@@ -539,8 +626,8 @@ def receipts_update(
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             updates[name] = Least(Greatest(F(name), value), F("last_seq"))
     if updates:
-        Conversation.objects.filter(pk=conversation.pk).update(**updates)
-    marks = Conversation.objects.filter(pk=conversation.pk).values(
+        Conversation.objects.filter(pk=conversation_id).update(**updates)
+    marks = Conversation.objects.filter(pk=conversation_id).values(
         f"{prefix}_delivered_seq", f"{prefix}_read_seq"
     )[0]
     return {"delivered": marks[f"{prefix}_delivered_seq"], "read": marks[f"{prefix}_read_seq"]}

@@ -7,6 +7,7 @@ may write notification rows beside it. Their delivery is queued when that transa
 
 from typing import Any
 
+from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -84,15 +85,14 @@ def _assigned(entry: TimelineEntry) -> None:
 def _customer_wrote(entry: TimelineEntry) -> None:
     if "rating" in entry.data:
         return  # a survey answer, not a message to answer
-    # Cheap checks first: this runs for every customer message of every live chat.
-    assignee_id = (
-        Ticket.objects.filter(pk=entry.ticket_id).values_list("assignee_id", flat=True).first()
-    )
-    if assignee_id is None:
-        return
-    conversation_id = entry.data.get("conversation")
-    if conversation_id and _agent_is_in_the_chat(conversation_id, assignee_id):
-        return  # they are reading it as it arrives
+    # One cheap query first: this runs for every customer message of every live chat.
+    assignee_id, in_the_chat = (
+        Ticket.objects.filter(pk=entry.ticket_id)
+        .values_list("assignee_id", _assignee_is_in_the_chat(entry.data.get("conversation")))
+        .first()
+    ) or (None, False)
+    if assignee_id is None or in_the_chat:
+        return  # nobody to tell, or they are reading it as it arrives
     ticket = Ticket.objects.select_related("team", "customer", "assignee").get(pk=entry.ticket_id)
     notify_agent(
         kind=Kind.CUSTOMER_REPLIED, user=ticket.assignee, ticket=ticket,
@@ -101,12 +101,18 @@ def _customer_wrote(entry: TimelineEntry) -> None:
     )  # fmt: skip
 
 
-def _agent_is_in_the_chat(conversation_id: int, agent_id: int) -> bool:
+def _assignee_is_in_the_chat(conversation_id: int | None):
     from chat.models import Conversation, ConversationStatus
 
-    return Conversation.objects.filter(
-        pk=conversation_id, assignee_id=agent_id, status=ConversationStatus.ACTIVE
-    ).exists()
+    if not conversation_id:
+        return Value(False, output_field=BooleanField())
+    return Exists(
+        Conversation.objects.filter(
+            pk=conversation_id,
+            assignee_id=OuterRef("assignee_id"),
+            status=ConversationStatus.ACTIVE,
+        )
+    )
 
 
 def _email_the_customer(

@@ -50,9 +50,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.selectors import display_name, two_factor_setup_required
+from helpdesk.consumers import JsonWebsocketConsumer
 from notifications.services import unread_count
 from tickets.live import team_group, ticket_group, user_group
 from tickets.models import EntryKind
@@ -89,7 +89,7 @@ class _Viewer:
     seen_at: float
 
 
-class DeskConsumer(AsyncJsonWebsocketConsumer):
+class DeskConsumer(JsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None

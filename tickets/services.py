@@ -239,16 +239,19 @@ def ticket_reply(
     when one is open (the `agent_replied` signal, which the notifications and chat apps hear).
     A reply written in the chat (`from_chat`) is already there, and is not emailed.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         entry = ticket_add_entry(
             ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True
         )
-        # Conditional updates: the caller's ticket instance may be stale.
+        # Conditional updates: the caller's ticket instance may be stale. What it already shows
+        # done is skipped: a first response, once recorded, stays; a ticket is new only until
+        # someone works on it.
         this = Ticket.objects.filter(pk=ticket.pk)
-        first = this.filter(first_response_at__isnull=True).update(
-            first_response_at=entry.created_at
-        )
-        this.filter(status=Status.NEW).update(status=Status.OPEN)
+        first = ticket.first_response_at is None and this.filter(
+            first_response_at__isnull=True
+        ).update(first_response_at=entry.created_at)
+        if ticket.status == Status.NEW:
+            this.filter(status=Status.NEW).update(status=Status.OPEN)
         if first:
             _record_first_response(ticket_id=ticket.pk, at=entry.created_at)
         if not from_chat:

@@ -5,11 +5,13 @@ acknowledged only once it is committed.
 """
 
 import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
-from chat import consumers
+from chat import consumers, live
 from chat.models import ChatMessage, Conversation, ConversationStatus
 from chat.presence import agent_status
 from tests.chat.conftest import PAYDESK, close_code, receive_until, token_for
@@ -457,6 +459,53 @@ async def test_an_agent_of_another_team_cannot_open_the_chat(customer_socket, ag
     assert (await receive_until(socket, type="error"))["message"] == (
         consumers.ERROR_NO_CONVERSATION
     )
+
+
+async def test_a_message_reaches_the_agent_while_the_database_thread_is_busy(
+    customer_socket, agent_socket, sam
+):
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+    agent = await agent_socket(sam)
+    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
+    await receive_until(agent, type="conversation")
+    busy = threading.Event()
+    # Another conversation's slow query holds the thread database calls run on.
+    blocker = asyncio.ensure_future(database_sync_to_async(busy.wait)(5))
+    try:
+        await get_channel_layer().group_send(
+            live.conversation_group(first["conversation"]),
+            {"type": live.CHAT_MESSAGE, "message": {"seq": 99, "body": "passed on"}},
+        )
+        heard = await receive_until(agent, timeout=1, type="message")
+        while heard["message"].get("seq") != 99:
+            heard = await receive_until(agent, timeout=1, type="message")
+        assert heard["message"]["body"] == "passed on"
+    finally:
+        busy.set()
+        await blocker
+
+
+async def test_an_agent_taken_off_the_team_loses_the_open_chat(
+    customer_socket, agent_socket, sam, support_team, monkeypatch
+):
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0)
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+    agent = await agent_socket(sam)
+    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
+    await receive_until(agent, type="conversation")
+    await say(agent, "s-1", "Sam here", conversation=first["conversation"])
+
+    await database_sync_to_async(support_team.members.remove)(sam)
+    await agent.send_json_to(
+        {"type": "message", "conversation": first["conversation"], "client_id": "s-2", "body": "x"}
+    )
+
+    assert (await receive_until(agent, type="gone"))["conversation"] == first["conversation"]
+    assert (await receive_until(agent, type="error"))["message"] == consumers.ERROR_NO_CONVERSATION
+    messages = await database_sync_to_async(stored)(first["conversation"])
+    assert [body for _, _, body in messages if body == "x"] == []
 
 
 async def test_the_agents_socket_refuses_anonymous_visitors_and_customers(open_socket):

@@ -11,7 +11,7 @@ from chat.faq import MAX_QUESTION_WORDS, faq_best_match
 from chat.identity import ChatIdentity
 from chat.models import ChatMessage, ConversationStatus, FaqArticle, Sender
 from chat.presence import connection_open
-from chat.services import conversation_start, customer_message_receive
+from chat.services import conversation_accept, conversation_start, customer_message_receive
 from payments.management.commands.load_demo_data import DEMO_FAQ_ARTICLES
 from tests.conftest import require_real_services
 from tests.factories import AgentFactory
@@ -203,6 +203,22 @@ def test_with_nobody_online_an_unanswered_first_message_is_left_for_email(knowle
 
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.OFFLINE
+
+
+def test_a_first_message_to_an_agent_already_in_the_chat_is_theirs_to_answer(knowledge_base):
+    agent = AgentFactory(team=default_team())
+    connection_open(user=agent, channel_name="agent-tab")
+    conversation = start()
+    conversation_accept(conversation=conversation, agent=agent)
+
+    message, caused = customer_message_receive(
+        conversation=conversation, body="my card was declined", client_id="c1"
+    )
+
+    assert caused == [message]
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.ACTIVE
+    assert conversation.assignee == agent
 
 
 def test_only_the_first_message_is_answered_automatically(knowledge_base):

@@ -325,11 +325,13 @@ def test_receipts_only_move_forward_and_never_past_the_last_message(support_team
     for n in range(3):
         services.message_post(conversation=conversation, sender=Sender.CUSTOMER, body=f"m{n}")
 
-    marks = services.receipts_update(conversation=conversation, side=Sender.AGENT, read=2)
+    marks = services.receipts_update(conversation_id=conversation.pk, side=Sender.AGENT, read=2)
     assert marks == {"delivered": 2, "read": 2}
-    marks = services.receipts_update(conversation=conversation, side=Sender.AGENT, read=1)
+    marks = services.receipts_update(conversation_id=conversation.pk, side=Sender.AGENT, read=1)
     assert marks == {"delivered": 2, "read": 2}
-    marks = services.receipts_update(conversation=conversation, side=Sender.AGENT, delivered=99)
+    marks = services.receipts_update(
+        conversation_id=conversation.pk, side=Sender.AGENT, delivered=99
+    )
     assert marks == {"delivered": 3, "read": 2}
 
 
