@@ -38,6 +38,16 @@ async def kinds_received(socket, *, seconds: float) -> list[str]:
     return kinds
 
 
+async def agent_has_the_chat_open(customer_socket, agent_socket, agent_user):
+    """Ana said hello in a new chat, which the agent has open: (Ana, the agent, its id)."""
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+    agent = await agent_socket(agent_user)
+    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
+    await receive_until(agent, type="conversation")
+    return ana, agent, first["conversation"]
+
+
 def stored(conversation_id: int) -> list[tuple[int, str, str]]:
     return list(
         ChatMessage.objects.filter(conversation_id=conversation_id)
@@ -275,11 +285,7 @@ async def test_sequence_numbers_increase_without_gaps(customer_socket):
 async def test_a_card_number_is_masked_before_it_is_stored_or_sent(
     customer_socket, agent_socket, sam
 ):
-    ana, _ = await customer_socket(token=token_for(ANA))
-    first = await say(ana, "c-1", "Hello")
-    agent = await agent_socket(sam)
-    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
-    await receive_until(agent, type="conversation")
+    ana, agent, _conversation_id = await agent_has_the_chat_open(customer_socket, agent_socket, sam)
 
     ack = await say(ana, "c-2", "My card is 4242 4242 4242 4242, exp 12/27")
 
@@ -464,17 +470,13 @@ async def test_an_agent_of_another_team_cannot_open_the_chat(customer_socket, ag
 async def test_a_message_reaches_the_agent_while_the_database_thread_is_busy(
     customer_socket, agent_socket, sam
 ):
-    ana, _ = await customer_socket(token=token_for(ANA))
-    first = await say(ana, "c-1", "Hello")
-    agent = await agent_socket(sam)
-    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
-    await receive_until(agent, type="conversation")
+    _ana, agent, conversation_id = await agent_has_the_chat_open(customer_socket, agent_socket, sam)
     busy = threading.Event()
     # Another conversation's slow query holds the thread database calls run on.
     blocker = asyncio.ensure_future(database_sync_to_async(busy.wait)(5))
     try:
         await get_channel_layer().group_send(
-            live.conversation_group(first["conversation"]),
+            live.conversation_group(conversation_id),
             {"type": live.CHAT_MESSAGE, "message": {"seq": 99, "body": "passed on"}},
         )
         heard = await receive_until(agent, timeout=1, type="message")
@@ -490,21 +492,17 @@ async def test_an_agent_taken_off_the_team_loses_the_open_chat(
     customer_socket, agent_socket, sam, support_team, monkeypatch
 ):
     monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0)
-    ana, _ = await customer_socket(token=token_for(ANA))
-    first = await say(ana, "c-1", "Hello")
-    agent = await agent_socket(sam)
-    await agent.send_json_to({"type": "open", "conversation": first["conversation"]})
-    await receive_until(agent, type="conversation")
-    await say(agent, "s-1", "Sam here", conversation=first["conversation"])
+    _ana, agent, conversation_id = await agent_has_the_chat_open(customer_socket, agent_socket, sam)
+    await say(agent, "s-1", "Sam here", conversation=conversation_id)
 
     await database_sync_to_async(support_team.members.remove)(sam)
     await agent.send_json_to(
-        {"type": "message", "conversation": first["conversation"], "client_id": "s-2", "body": "x"}
+        {"type": "message", "conversation": conversation_id, "client_id": "s-2", "body": "x"}
     )
 
-    assert (await receive_until(agent, type="gone"))["conversation"] == first["conversation"]
+    assert (await receive_until(agent, type="gone"))["conversation"] == conversation_id
     assert (await receive_until(agent, type="error"))["message"] == consumers.ERROR_NO_CONVERSATION
-    messages = await database_sync_to_async(stored)(first["conversation"])
+    messages = await database_sync_to_async(stored)(conversation_id)
     assert [body for _, _, body in messages if body == "x"] == []
 
 
