@@ -71,7 +71,7 @@ ERROR_UNKNOWN_TYPE = "Unknown message type."
 ERROR_CLIENT_ID = "Give each message a 'client_id' of 1 to 64 characters."
 ERROR_TOO_LONG = "That message is too long (at most %d characters)."
 ERROR_RATE = "Too many messages; wait a moment."
-ERROR_NO_CONVERSATION = "There is no such conversation, or it is not yours."
+ERROR_NO_CONVERSATION = services.ERROR_GONE
 ERROR_ATTACHMENT = "That attachment is not one uploaded to this conversation."
 ERROR_STATUS = "A status is 'online', 'away' or 'offline'."
 ERROR_TRANSFER = "Transfer to an agent or a team you can see."
@@ -393,6 +393,13 @@ class CustomerChatConsumer(_ChatConsumer):
                 conversation, started_key = services.conversation_of_resent_first_message(
                     identity=self.identity, client_id=client_id
                 ) or services.conversation_start(identity=self.identity, language=self.language)
+            if attachment_id is not None:
+                # Sent again after a drop: its attachment is no longer unsent.
+                earlier = services.message_sent_earlier(
+                    conversation_id=conversation.pk, sender=Sender.CUSTOMER, client_id=client_id
+                )
+                if earlier is not None:
+                    return earlier, [], conversation, None
             attachment = _unsent_attachment(conversation.pk, attachment_id)
             if attachment is False:
                 return ERROR_ATTACHMENT
@@ -644,6 +651,14 @@ class AgentChatConsumer(_ChatConsumer):
     def _store_message(
         self, conversation_id: int, client_id: str, body: str, attachment_id: object
     ):
+        if attachment_id is not None:
+            earlier = services.message_sent_earlier(
+                conversation=Conversation(pk=conversation_id),
+                sender=Sender.AGENT,
+                client_id=client_id,
+            )
+            if earlier is not None:  # sent again after a drop: its attachment is sent
+                return earlier, False
         attachment = _unsent_attachment(conversation_id, attachment_id)
         if attachment is False:
             return ERROR_ATTACHMENT

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -46,6 +46,7 @@ from tickets.models import (
     Ticket,
     TimelineEntry,
 )
+from tickets.selectors import ticket_get_for_agent
 from tickets.services import (
     AssignmentError,
     ticket_add_entry,
@@ -67,6 +68,7 @@ class ConversationClosed(ChatError):
 
 ERROR_EMPTY = "Write something, or attach a file."
 ERROR_CLOSED = "This conversation is closed; start a new one."
+ERROR_GONE = "There is no such conversation, or it is not yours."
 ERROR_NOT_YOURS = "Another agent has this conversation; ask them to transfer it."
 ERROR_RATING = "A rating is a whole number from 1 to 5."
 ERROR_NOT_CLOSED = "A conversation is rated once it is closed."
@@ -213,39 +215,32 @@ def conversation_for_customer(
 
 
 def message_sent_earlier(
-    *, conversation: Conversation, sender: Sender, client_id: str
+    *, conversation_id: int, sender: Sender, client_id: str
 ) -> ChatMessage | None:
     """The message this sender already sent with this client id, if any."""
     if not client_id:
         return None
     return (
-        ChatMessage.objects.filter(conversation=conversation, sender=sender, client_id=client_id)
+        ChatMessage.objects.filter(
+            conversation_id=conversation_id, sender=sender, client_id=client_id
+        )
         .select_related("author", "attachment", "article")
         .first()
     )
 
 
-def _locked(conversation_id: int, *, sender: Sender, client_id: str) -> Conversation:
-    """The conversation locked for its next sequence number, with its ticket, and in
-    `earlier_id` the message this sender already sent with this client id (None if none):
-    one round trip where a message is written."""
-    earlier = ChatMessage.objects.filter(
-        conversation=OuterRef("pk"), sender=sender, client_id=client_id
-    ).values("pk")[:1]
-    return (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("ticket")
-        .annotate(earlier_id=Subquery(earlier) if client_id else Value(None, IntegerField()))
-        .get(pk=conversation_id)
-    )
-
-
-def _earlier(locked: Conversation) -> ChatMessage | None:
-    if locked.earlier_id is None:
-        return None
-    return ChatMessage.objects.select_related("author", "attachment", "article").get(
-        pk=locked.earlier_id
-    )
+def _locked(conversation_id: int) -> Conversation:
+    """The conversation locked for its next sequence number, with its ticket. Look for a resent
+    message after it, in a query of its own: a copy sent at the same moment and committed while
+    this one waited for the lock is seen only by a statement that starts after the wait."""
+    try:
+        return (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .get(pk=conversation_id)
+        )
+    except Conversation.DoesNotExist:
+        raise ChatError(ERROR_GONE) from None
 
 
 def _clean_body(body: str, attachment: Attachment | None) -> tuple[str, bool]:
@@ -279,8 +274,10 @@ def message_post(
     body, masked = _clean_body(body, attachment)
     # No savepoint inside a caller's transaction: nothing here is caught and carried on from.
     with transaction.atomic(savepoint=False):
-        locked = _locked(conversation.pk, sender=sender, client_id=client_id)
-        earlier = _earlier(locked)
+        locked = _locked(conversation.pk)
+        earlier = message_sent_earlier(
+            conversation_id=locked.pk, sender=sender, client_id=client_id
+        )
         if earlier is not None:
             return earlier, False
         message = _message_store(
@@ -343,15 +340,20 @@ def agent_message_post(
     already stored, sent again)."""
     body, masked = _clean_body(body, attachment)
     with transaction.atomic():
-        locked = _locked(conversation_id, sender=Sender.AGENT, client_id=client_id)
-        earlier = _earlier(locked)
+        locked = _locked(conversation_id)
+        earlier = message_sent_earlier(
+            conversation_id=locked.pk, sender=Sender.AGENT, client_id=client_id
+        )
         if earlier is not None:
             return earlier, False
         if locked.status == ConversationStatus.CLOSED:
             raise ChatError(ERROR_CLOSED)
         if locked.assignee_id != agent.pk:
+            # Taking the chat: whoever calls may have checked the agent's access a while ago.
+            if ticket_get_for_agent(user=agent, pk=locked.ticket_id, details=False) is None:
+                raise ChatError(ERROR_GONE)
             conversation_accept(conversation=locked, agent=agent)
-            locked = _locked(conversation_id, sender=Sender.AGENT, client_id="")
+            locked = _locked(conversation_id)
         message = _message_store(
             locked, sender=Sender.AGENT, body=body, masked=masked, client_id=client_id,
             author=agent, attachment=attachment,
@@ -396,8 +398,10 @@ def customer_message_receive(
     agents (or, with nobody online, is left for an answer by email)."""
     body, masked = _clean_body(body, attachment)
     with transaction.atomic():
-        locked = _locked(conversation.pk, sender=Sender.CUSTOMER, client_id=client_id)
-        earlier = _earlier(locked)
+        locked = _locked(conversation.pk)
+        earlier = message_sent_earlier(
+            conversation_id=locked.pk, sender=Sender.CUSTOMER, client_id=client_id
+        )
         if earlier is not None:  # sent again after a drop, maybe after the chat closed
             return earlier, []
         if locked.status == ConversationStatus.CLOSED:

@@ -243,15 +243,13 @@ def ticket_reply(
         entry = ticket_add_entry(
             ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True
         )
-        # Conditional updates: the caller's ticket instance may be stale. What it already shows
-        # done is skipped: a first response, once recorded, stays; a ticket is new only until
-        # someone works on it.
+        # Conditional updates: the caller's ticket instance may be stale. A first response it
+        # shows is skipped: once recorded, it stays.
         this = Ticket.objects.filter(pk=ticket.pk)
         first = ticket.first_response_at is None and this.filter(
             first_response_at__isnull=True
         ).update(first_response_at=entry.created_at)
-        if ticket.status == Status.NEW:
-            this.filter(status=Status.NEW).update(status=Status.OPEN)
+        this.filter(status=Status.NEW).update(status=Status.OPEN)
         if first:
             _record_first_response(ticket_id=ticket.pk, at=entry.created_at)
         if not from_chat:

@@ -395,6 +395,35 @@ async def test_a_chat_message_shows_its_attachment_with_a_link_that_opens_it(cus
     assert b"".join(download.streaming_content) == PNG
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_message_with_an_attachment_sent_again_is_acknowledged_as_stored(customer_socket):
+    socket, _ = await customer_socket(email=ANA)
+    await socket.send_json_to({"type": "message", "client_id": "1", "body": "Hello"})
+    conversation = (await receive_until(socket, type="conversation"))["conversation"]
+    response = await database_sync_to_async(upload)(
+        Client(), conversation["id"], PDF, "invoice.pdf", key=conversation["key"]
+    )
+    sent = {
+        "type": "message",
+        "client_id": "2",
+        "body": "Invoice",
+        "attachment": response.json()["id"],
+    }
+    await socket.send_json_to(sent)
+    first = await receive_until(socket, type="ack", client_id="2")
+
+    # The connection dropped before the ack arrived: the widget sends the message again.
+    await socket.send_json_to(sent)
+    again = await receive_until(socket, type="ack", client_id="2")
+
+    assert again["seq"] == first["seq"]
+    stored = await database_sync_to_async(
+        lambda: list(Conversation.objects.get().messages.filter(client_id="2"))
+    )()
+    assert len(stored) == 1
+
+
 def test_a_file_of_the_size_limit_goes_through_the_real_asgi_server(asgi_live_server, settings):
     """Django's own upload limits (FILE_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_MEMORY_SIZE)
     must not turn a 10 MB attachment into an error under uvicorn."""

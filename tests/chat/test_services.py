@@ -11,7 +11,7 @@ from chat import services
 from chat.identity import ChatIdentity
 from chat.models import AgentConnection, ChatMessage, ConversationStatus, Sender
 from chat.presence import agent_status_set, team_available
-from tests.factories import AgentFactory, TicketFactory
+from tests.factories import AgentFactory, TeamFactory, TicketFactory
 from tickets.hours import team_is_open
 from tickets.models import BusinessHours, Channel, EntryKind, Holiday, Reason, Status
 from tickets.services import ticket_reply
@@ -386,3 +386,17 @@ def test_a_card_number_typed_as_a_name_is_masked(support_team):
 
     assert "4242 4242 4242 4242" not in conversation.customer.name
     assert "4242 4242 4242 4242" not in conversation.ticket.subject
+
+
+def test_an_agent_who_may_not_see_the_ticket_cannot_take_a_waiting_chat_by_writing(support_team):
+    conversation, _ = start()
+    outsider = AgentFactory(username="oscar", team=TeamFactory(name="Wallets"))
+
+    with pytest.raises(services.ChatError, match="no such conversation"):
+        services.agent_message_post(
+            conversation_id=conversation.pk, agent=outsider, body="Hi", client_id="o1"
+        )
+
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+    assert not conversation.messages.filter(sender=Sender.AGENT).exists()
