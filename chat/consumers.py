@@ -653,7 +653,7 @@ class AgentChatConsumer(_ChatConsumer):
     ):
         if attachment_id is not None:
             earlier = services.message_sent_earlier(
-                conversation=Conversation(pk=conversation_id),
+                conversation_id=conversation_id,
                 sender=Sender.AGENT,
                 client_id=client_id,
             )
