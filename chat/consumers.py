@@ -45,7 +45,6 @@ from chat import live, presence, services
 from chat.identity import ChatIdentity, InvalidToken, email_checked, identity_token_verify
 from chat.models import (
     AgentStatus,
-    Attachment,
     ChatMessage,
     Conversation,
     ConversationStatus,
@@ -72,7 +71,6 @@ ERROR_CLIENT_ID = "Give each message a 'client_id' of 1 to 64 characters."
 ERROR_TOO_LONG = "That message is too long (at most %d characters)."
 ERROR_RATE = "Too many messages; wait a moment."
 ERROR_NO_CONVERSATION = services.ERROR_GONE
-ERROR_ATTACHMENT = "That attachment is not one uploaded to this conversation."
 ERROR_STATUS = "A status is 'online', 'away' or 'offline'."
 ERROR_TRANSFER = "Transfer to an agent or a team you can see."
 
@@ -386,44 +384,36 @@ class CustomerChatConsumer(_ChatConsumer):
     def _store_message(self, client_id: str, body: str, attachment_id: object):
         if not body.strip() and attachment_id is None:
             return services.ERROR_EMPTY
-        started_key = ""
-        conversation = self.conversation
-        for _ in range(2):
-            if conversation is None:
-                conversation, started_key = services.conversation_of_resent_first_message(
-                    identity=self.identity, client_id=client_id
-                ) or services.conversation_start(identity=self.identity, language=self.language)
-            if attachment_id is not None:
-                # Sent again after a drop: its attachment is no longer unsent.
-                earlier = services.message_sent_earlier(
-                    conversation_id=conversation.pk, sender=Sender.CUSTOMER, client_id=client_id
-                )
-                if earlier is not None:
-                    return earlier, [], conversation, None
-            attachment = _unsent_attachment(conversation.pk, attachment_id)
-            if attachment is False:
-                return ERROR_ATTACHMENT
-            try:
-                message, caused = services.customer_message_receive(
-                    conversation=conversation,
-                    body=body,
-                    client_id=client_id,
-                    attachment=attachment,
-                )
-                break
-            except services.ConversationClosed:
-                conversation = None  # closed since: this message starts a new conversation
-            except services.ChatError as error:
-                return str(error)
-        else:
-            return services.ERROR_CLOSED
+        try:
+            if self.conversation is not None:
+                try:
+                    message, caused = services.customer_message_receive(
+                        conversation=self.conversation,
+                        body=body,
+                        client_id=client_id,
+                        attachment_id=attachment_id,
+                    )
+                    return message, caused, self.conversation, None
+                except services.ConversationClosed:
+                    pass  # closed since: this message starts a new conversation
+            conversation, key = services.conversation_of_resent_first_message(
+                identity=self.identity, client_id=client_id
+            ) or services.conversation_start(identity=self.identity, language=self.language)
+            message, caused = services.customer_message_receive(
+                conversation=conversation,
+                body=body,
+                client_id=client_id,
+                attachment_id=attachment_id,
+            )
+        except services.ChatError as error:
+            return str(error)
         # A new conversation: the widget keeps its id and key, to come back to it.
-        started = (
-            {**_conversation_for_customer(conversation), "key": started_key}
-            if started_key
-            else None
+        return (
+            message,
+            caused,
+            conversation,
+            {**_conversation_for_customer(conversation), "key": key},
         )
-        return message, caused, conversation, started
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:
@@ -651,24 +641,13 @@ class AgentChatConsumer(_ChatConsumer):
     def _store_message(
         self, conversation_id: int, client_id: str, body: str, attachment_id: object
     ):
-        if attachment_id is not None:
-            earlier = services.message_sent_earlier(
-                conversation_id=conversation_id,
-                sender=Sender.AGENT,
-                client_id=client_id,
-            )
-            if earlier is not None:  # sent again after a drop: its attachment is sent
-                return earlier, False
-        attachment = _unsent_attachment(conversation_id, attachment_id)
-        if attachment is False:
-            return ERROR_ATTACHMENT
         try:
             return services.agent_message_post(
                 conversation_id=conversation_id,
                 agent=self.user,
                 body=body,
                 client_id=client_id,
-                attachment=attachment,
+                attachment_id=attachment_id,
             )
         except services.ChatError as error:
             return str(error)
@@ -743,17 +722,6 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def chat_inbox(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "inbox", "conversation": event["conversation"]})
-
-
-def _unsent_attachment(conversation_id: int, attachment_id: object):
-    """The conversation's attachment a message may carry (None when it carries none), or False
-    when the id names no attachment of this conversation still waiting for its message."""
-    if attachment_id is None:
-        return None
-    attachment = Attachment.objects.filter(
-        pk=_int(attachment_id), conversation_id=conversation_id, messages__isnull=True
-    ).first()
-    return attachment if attachment is not None else False
 
 
 def _conversation_for_agent(user: Any, conversation_id: object) -> Conversation | None:

@@ -69,6 +69,7 @@ class ConversationClosed(ChatError):
 ERROR_EMPTY = "Write something, or attach a file."
 ERROR_CLOSED = "This conversation is closed; start a new one."
 ERROR_GONE = "There is no such conversation, or it is not yours."
+ERROR_ATTACHMENT = "That attachment is not one uploaded to this conversation."
 ERROR_NOT_YOURS = "Another agent has this conversation; ask them to transfer it."
 ERROR_RATING = "A rating is a whole number from 1 to 5."
 ERROR_NOT_CLOSED = "A conversation is rated once it is closed."
@@ -243,7 +244,7 @@ def _locked(conversation_id: int) -> Conversation:
         raise ChatError(ERROR_GONE) from None
 
 
-def _clean_body(body: str, attachment: Attachment | None) -> tuple[str, bool]:
+def _clean_body(body: str, attachment: object) -> tuple[str, bool]:
     body = body.strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
     if not body and attachment is None:
         raise ChatError(ERROR_EMPTY)
@@ -292,6 +293,21 @@ def message_post(
     return message, True
 
 
+def _unsent_attachment(conversation: Conversation, attachment_id: object) -> Attachment | None:
+    """The conversation's attachment still waiting for its message (None when the message
+    carries none). Looked up after the resend check: a message sent again has sent its file."""
+    if attachment_id is None:
+        return None
+    if isinstance(attachment_id, bool) or not isinstance(attachment_id, int):
+        raise ChatError(ERROR_ATTACHMENT)
+    attachment = Attachment.objects.filter(
+        pk=attachment_id, conversation=conversation, messages__isnull=True
+    ).first()
+    if attachment is None:
+        raise ChatError(ERROR_ATTACHMENT)
+    return attachment
+
+
 def _message_store(
     locked: Conversation,
     *,
@@ -333,12 +349,12 @@ def agent_message_post(
     agent: AbstractBaseUser,
     body: str,
     client_id: str,
-    attachment: Attachment | None = None,
+    attachment_id: object = None,
 ) -> tuple[ChatMessage, bool]:
     """An agent's message; (message, whether it is new). Writing in a conversation nobody has
     accepts it; one another agent has is refused, as is a closed one (unless this is a message
     already stored, sent again)."""
-    body, masked = _clean_body(body, attachment)
+    body, masked = _clean_body(body, attachment_id)
     with transaction.atomic():
         locked = _locked(conversation_id)
         earlier = message_sent_earlier(
@@ -356,7 +372,7 @@ def agent_message_post(
             locked = _locked(conversation_id)
         message = _message_store(
             locked, sender=Sender.AGENT, body=body, masked=masked, client_id=client_id,
-            author=agent, attachment=attachment,
+            author=agent, attachment=_unsent_attachment(locked, attachment_id),
         )  # fmt: skip
     return message, True
 
@@ -389,14 +405,14 @@ def customer_message_receive(
     conversation: Conversation,
     body: str,
     client_id: str,
-    attachment: Attachment | None = None,
+    attachment_id: object = None,
 ) -> tuple[ChatMessage, list[ChatMessage]]:
     """A customer's message: (the message, every message it caused, itself first when new).
 
     The first message of a conversation is answered from the knowledge base when an article
     matches it well; otherwise, or when the customer writes again, the conversation goes to the
     agents (or, with nobody online, is left for an answer by email)."""
-    body, masked = _clean_body(body, attachment)
+    body, masked = _clean_body(body, attachment_id)
     with transaction.atomic():
         locked = _locked(conversation.pk)
         earlier = message_sent_earlier(
@@ -408,7 +424,7 @@ def customer_message_receive(
             raise ConversationClosed(ERROR_CLOSED)
         message = _message_store(
             locked, sender=Sender.CUSTOMER, body=body, masked=masked, client_id=client_id,
-            author=None, attachment=attachment,
+            author=None, attachment=_unsent_attachment(locked, attachment_id),
         )  # fmt: skip
         conversation.last_seq, conversation.status = locked.last_seq, locked.status
         caused = [message]

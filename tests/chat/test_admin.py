@@ -39,7 +39,7 @@ def records(settings, tmp_path, support_team):
         conversation=conversation,
         body="Here is the letter from my bank",
         client_id="c1",
-        attachment=attachment,
+        attachment_id=attachment.pk,
     )
     agent = AgentFactory(username="alice", team=support_team)
     presence = AgentPresence.objects.create(user=agent, status=AgentStatus.AWAY)

@@ -366,17 +366,22 @@ def test_a_wrong_signature_finds_nothing(client, db):
 # In the chat ----------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.asyncio
-async def test_a_chat_message_shows_its_attachment_with_a_link_that_opens_it(customer_socket):
+async def chat_and_upload(customer_socket, client: Client, content: bytes, name: str):
+    """Ana starts a chat and uploads a file to it: (her socket, the upload's response)."""
     socket, _ = await customer_socket(email=ANA)
     await socket.send_json_to({"type": "message", "client_id": "1", "body": "Hello"})
     conversation = (await receive_until(socket, type="conversation"))["conversation"]
-    client = Client()
-
     response = await database_sync_to_async(upload)(
-        client, conversation["id"], PNG, "receipt.png", key=conversation["key"]
+        client, conversation["id"], content, name, key=conversation["key"]
     )
+    return socket, response
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_chat_message_shows_its_attachment_with_a_link_that_opens_it(customer_socket):
+    client = Client()
+    socket, response = await chat_and_upload(customer_socket, client, PNG, "receipt.png")
     assert response.status_code == 201
     attachment_id = response.json()["id"]
     await socket.send_json_to(
@@ -398,12 +403,7 @@ async def test_a_chat_message_shows_its_attachment_with_a_link_that_opens_it(cus
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_message_with_an_attachment_sent_again_is_acknowledged_as_stored(customer_socket):
-    socket, _ = await customer_socket(email=ANA)
-    await socket.send_json_to({"type": "message", "client_id": "1", "body": "Hello"})
-    conversation = (await receive_until(socket, type="conversation"))["conversation"]
-    response = await database_sync_to_async(upload)(
-        Client(), conversation["id"], PDF, "invoice.pdf", key=conversation["key"]
-    )
+    socket, response = await chat_and_upload(customer_socket, Client(), PDF, "invoice.pdf")
     sent = {
         "type": "message",
         "client_id": "2",
