@@ -9,12 +9,13 @@ everyone else (an HTTP view, a task) lets these functions announce after commit.
 import hashlib
 import logging
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone, translation
@@ -56,6 +57,8 @@ from tickets.services import (
 )
 
 logger = logging.getLogger(__name__)
+
+Stored = TypeVar("Stored")
 
 
 class ChatError(ValueError):
@@ -355,13 +358,9 @@ def agent_message_post(
     accepts it; one another agent has is refused, as is a closed one (unless this is a message
     already stored, sent again)."""
     body, masked = _clean_body(body, attachment_id)
-    with transaction.atomic():
+
+    def store() -> ChatMessage:
         locked = _locked(conversation_id)
-        earlier = message_sent_earlier(
-            conversation_id=locked.pk, sender=Sender.AGENT, client_id=client_id
-        )
-        if earlier is not None:
-            return earlier, False
         if locked.status == ConversationStatus.CLOSED:
             raise ChatError(ERROR_CLOSED)
         if locked.assignee_id != agent.pk:
@@ -370,11 +369,33 @@ def agent_message_post(
                 raise ChatError(ERROR_GONE)
             conversation_accept(conversation=locked, agent=agent)
             locked = _locked(conversation_id)
-        message = _message_store(
+        return _message_store(
             locked, sender=Sender.AGENT, body=body, masked=masked, client_id=client_id,
             author=agent, attachment=_unsent_attachment(locked, attachment_id),
         )  # fmt: skip
-    return message, True
+
+    return _stored_once(conversation_id, Sender.AGENT, client_id, store)
+
+
+def _stored_once(
+    conversation_id: int, sender: Sender, client_id: str, store: Callable[[], Stored]
+) -> tuple[Stored | ChatMessage, bool]:
+    """(store() in a transaction of its own, True), or (the message this sender already sent
+    with this client id, False): a message sent again after a dropped connection breaks the
+    conversation's unique client ids, or is refused (its chat closed since, its file attached
+    already), and its first copy is the answer. Looking for the copy only then keeps the
+    check off every other message; and this query starts after the conversation's lock was
+    waited for, so it sees a copy committed meanwhile."""
+    try:
+        with transaction.atomic():
+            return store(), True
+    except (IntegrityError, ChatError):
+        earlier = message_sent_earlier(
+            conversation_id=conversation_id, sender=sender, client_id=client_id
+        )
+        if earlier is None:
+            raise
+        return earlier, False
 
 
 def _timeline_entry(
@@ -413,13 +434,9 @@ def customer_message_receive(
     matches it well; otherwise, or when the customer writes again, the conversation goes to the
     agents (or, with nobody online, is left for an answer by email)."""
     body, masked = _clean_body(body, attachment_id)
-    with transaction.atomic():
+
+    def store() -> list[ChatMessage]:
         locked = _locked(conversation.pk)
-        earlier = message_sent_earlier(
-            conversation_id=locked.pk, sender=Sender.CUSTOMER, client_id=client_id
-        )
-        if earlier is not None:  # sent again after a drop, maybe after the chat closed
-            return earlier, []
         if locked.status == ConversationStatus.CLOSED:
             raise ConversationClosed(ERROR_CLOSED)
         message = _message_store(
@@ -451,7 +468,12 @@ def customer_message_receive(
                 [live.inbox_group(locked.team_id)],
                 {"type": live.CHAT_INBOX, "conversation": locked.pk},
             )
-    return message, caused
+        return caused
+
+    stored, new = _stored_once(conversation.pk, Sender.CUSTOMER, client_id, store)
+    if not new:  # sent again after a drop, maybe after the chat closed: it caused nothing new
+        return stored, []
+    return stored[0], stored
 
 
 def _answer_from_article(conversation: Conversation, article: FaqArticle) -> list[ChatMessage]:
