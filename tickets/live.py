@@ -9,6 +9,7 @@ it fetches what it shows through the views, which check access as usual.
 """
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -23,10 +24,7 @@ logger = logging.getLogger(__name__)
 
 TICKET_CHANGED = "ticket.changed"
 SEND_TIMEOUT_S = 5
-
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid: int | None = None
-_loop_lock = threading.Lock()
+MAX_UNSENT_NOTICES = 10_000
 
 
 def team_group(team_id: int) -> str:
@@ -78,7 +76,8 @@ def announce_on_commit(groups: list[str], message: dict) -> None:
 
 
 def send_to_groups(groups: list[str], message: dict) -> None:
-    """Send from synchronous code (a view, a task). Never raises: it logs."""
+    """Send from synchronous code (a view, a task, a consumer's database call) without waiting
+    for the channel layer. Never raises: it logs."""
     try:
         layer = get_channel_layer()
         if layer is None:
@@ -87,19 +86,7 @@ def send_to_groups(groups: list[str], message: dict) -> None:
             # One process (the embedded setup): hop onto the loop the consumers run on.
             async_to_sync(_send_to_groups)(layer, groups, message)
         else:
-            # From a worker thread async_to_sync would start an event loop per notice, and
-            # channels-redis a connection per loop (4-5 ms a notice, on every webhook): a
-            # process keeps one loop, and so its connections, for all its notices.
-            sending = asyncio.run_coroutine_threadsafe(
-                _send_to_groups(layer, groups, message), _notice_loop()
-            )
-            try:
-                sending.result(timeout=SEND_TIMEOUT_S)
-            except TimeoutError:
-                # A Redis that accepts connections and never answers: stop waiting in the loop
-                # too, or every later notice would pile up behind this one.
-                sending.cancel()
-                raise
+            _notice_sender().put(layer, groups, message)
     except Exception:
         logger.exception("Could not send %r to %s", message.get("type"), groups)
 
@@ -109,12 +96,78 @@ async def _send_to_groups(layer, groups: list[str], message: dict) -> None:
         await layer.group_send(group, message)
 
 
-def _notice_loop() -> asyncio.AbstractEventLoop:
-    """This process's event loop for sending notices, in a thread of its own, started on first
-    use (and again in a forked child, which inherits the loop but not its thread)."""
-    global _loop, _loop_pid
-    with _loop_lock:
-        if _loop is None or _loop_pid != os.getpid():
-            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
-            threading.Thread(target=_loop.run_forever, name="live-notices", daemon=True).start()
-        return _loop
+class _NoticeSender:
+    """This process's sender of notices: an event loop in a thread of its own that sends them
+    one at a time, in the order they were given.
+
+    From a worker thread async_to_sync would start an event loop per notice, and channels-redis
+    a connection per loop (4-5 ms a notice, on every webhook): one loop keeps its connections
+    for all the process's notices. The caller does not wait for Redis: a chat consumer's
+    database thread, which every socket of the process queues for, goes on to the next message.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_UNSENT_NOTICES)
+        self.unsent_count = 0  # read and written in the loop's thread only
+        threading.Thread(target=self.loop.run_forever, name="live-notices", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._send_all(), self.loop)
+        atexit.register(self.flush)
+
+    def put(self, layer, groups: list[str], message: dict) -> None:
+        self.loop.call_soon_threadsafe(self._enqueue, (layer, groups, message))
+
+    def _enqueue(self, notice: tuple) -> None:
+        try:
+            self.queue.put_nowait(notice)
+            self.unsent_count += 1
+        except asyncio.QueueFull:
+            # A channel layer that has stopped answering: what cannot be sent is let go.
+            logger.error(
+                "Could not send %r to %s: too many unsent", notice[2].get("type"), notice[1]
+            )
+
+    async def _send_all(self) -> None:
+        while True:
+            layer, groups, message = await self.queue.get()
+            try:
+                # A Redis that accepts connections and never answers: give up on this notice,
+                # or every later one would wait behind it.
+                await asyncio.wait_for(_send_to_groups(layer, groups, message), SEND_TIMEOUT_S)
+            except Exception:
+                logger.exception("Could not send %r to %s", message.get("type"), groups)
+            finally:
+                self.unsent_count -= 1
+                self.queue.task_done()
+
+    def unsent(self) -> int:
+        """Notices given and not yet sent (or given up on)."""
+
+        async def count() -> int:
+            return self.unsent_count
+
+        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=SEND_TIMEOUT_S)
+
+    def flush(self, timeout: float = 2) -> None:
+        """Wait a little for what is still unsent: a command's last notices, at its exit."""
+        if os.getpid() != self.pid or not self.loop.is_running():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout)
+        except Exception:
+            logger.warning("Exiting with %s live notices unsent", self.queue.qsize())
+
+
+_sender: _NoticeSender | None = None
+_sender_lock = threading.Lock()
+
+
+def _notice_sender() -> _NoticeSender:
+    """This process's notice sender, started on first use (and again in a forked child, which
+    inherits the sender but not its thread)."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender.pid != os.getpid():
+            _sender = _NoticeSender()
+        return _sender
