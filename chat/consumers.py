@@ -51,10 +51,11 @@ from chat.models import (
     Sender,
 )
 from chat.payment_status import alternatives, payment_payload
+from chat.selectors import conversation_get_for_agent, conversations_visible_to
 from helpdesk.consumers import JsonWebsocketConsumer
 from tickets.consumers import CLOSE_NOT_AGENT, CLOSE_NOT_SIGNED_IN, _may_use_the_desk
 from tickets.models import Team
-from tickets.selectors import agents_for, team_ids_heard_by, ticket_get_for_agent
+from tickets.selectors import agents_for, team_ids_heard_by
 from tickets.services import default_team
 
 logger = logging.getLogger(__name__)
@@ -597,7 +598,7 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def _open_conversation_id(self, content: dict[str, Any]) -> int | None:
         """The conversation a message, typing mark or receipt is about, when the agent may see
-        it. These come many a minute: for an open conversation the check (a few queries) is
+        it. These come many a minute: for an open conversation the check (a query) is
         redone at most every ACCESS_RECHECK_S, and at once when it is transferred or closed."""
         conversation_id = content.get("conversation")
         checked_at = (
@@ -607,14 +608,14 @@ class AgentChatConsumer(_ChatConsumer):
         )
         if checked_at is not None and time.monotonic() - checked_at < ACCESS_RECHECK_S:
             return conversation_id
-        conversation = await self._conversation(content)
-        if conversation is None:
+        if not await database_sync_to_async(_agent_may_see)(self.user, conversation_id):
+            await self._error(ERROR_NO_CONVERSATION)
             if checked_at is not None:
                 await self._forget(conversation_id)
             return None
         if checked_at is not None:
-            self.open_conversations[conversation.pk] = time.monotonic()
-        return conversation.pk
+            self.open_conversations[conversation_id] = time.monotonic()
+        return conversation_id
 
     async def _forget(self, conversation_id: int) -> None:
         self.open_conversations.pop(conversation_id, None)
@@ -728,16 +729,14 @@ def _conversation_for_agent(user: Any, conversation_id: object) -> Conversation 
     """The conversation, when its ticket is one the agent may see."""
     if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
         return None
-    conversation = (
-        Conversation.objects.filter(pk=conversation_id)
-        .select_related("customer", "assignee", "team")
-        .first()
-    )
-    if conversation is None:
-        return None
-    if ticket_get_for_agent(user=user, pk=conversation.ticket_id, details=False) is None:
-        return None
-    return conversation
+    return conversation_get_for_agent(user=user, pk=conversation_id)
+
+
+def _agent_may_see(user: Any, conversation_id: object) -> bool:
+    """Whether the conversation is on a ticket the agent may see (one query, for rechecks)."""
+    if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
+        return False
+    return conversations_visible_to(user).filter(pk=conversation_id).exists()
 
 
 def _conversation_for_agents(conversation: Conversation) -> dict[str, Any]:

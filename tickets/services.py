@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
@@ -89,9 +90,11 @@ def ticket_add_entry(
     public: bool = False,
     webhook_event: WebhookEvent | None = None,
     data: dict[str, Any] | None = None,
+    ticket_changes: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     """Append to the timeline. A provider event is appended to a given ticket at most once.
-    Card numbers in the body are masked before it is stored."""
+    Card numbers in the body are masked before it is stored. `ticket_changes` are more of the
+    ticket's fields (values or expressions) to update with its `updated_at`, in one statement."""
     body, redacted = redact_pans(body)
     if redacted:
         data = {**(data or {}), "card_number_masked": True}
@@ -108,7 +111,7 @@ def ticket_add_entry(
         webhook_event=webhook_event,
         data=data or {},
     )
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **(ticket_changes or {}))
     ticket_changed(ticket_id=ticket.pk, team_ids=(ticket.team_id,), change=kind)
     return entry
 
@@ -230,26 +233,29 @@ def ticket_update(
     return ticket
 
 
+_NEW_BECOMES_OPEN = Case(When(status=Status.NEW, then=Value(Status.OPEN)), default=F("status"))
+
+
 def ticket_reply(
     *, ticket: Ticket, author: AbstractBaseUser, body: str, from_chat: bool = False
 ) -> TimelineEntry:
-    """A reply the customer sees. The first one records the first response time.
+    """A reply the customer sees; it opens a new ticket. The first one records the first
+    response time.
 
     A reply written on the ticket goes to the customer by email and into the ticket's live chat
     when one is open (the `agent_replied` signal, which the notifications and chat apps hear).
     A reply written in the chat (`from_chat`) is already there, and is not emailed.
     """
     with transaction.atomic(savepoint=False):
-        entry = ticket_add_entry(
-            ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True
-        )
         # Conditional updates: the caller's ticket instance may be stale. A first response it
         # shows is skipped: once recorded, it stays.
-        this = Ticket.objects.filter(pk=ticket.pk)
-        first = ticket.first_response_at is None and this.filter(
-            first_response_at__isnull=True
+        entry = ticket_add_entry(
+            ticket=ticket, kind=EntryKind.AGENT_REPLY, body=body, author=author, public=True,
+            ticket_changes={"status": _NEW_BECOMES_OPEN},
+        )  # fmt: skip
+        first = ticket.first_response_at is None and Ticket.objects.filter(
+            pk=ticket.pk, first_response_at__isnull=True
         ).update(first_response_at=entry.created_at)
-        this.filter(status=Status.NEW).update(status=Status.OPEN)
         if first:
             _record_first_response(ticket_id=ticket.pk, at=entry.created_at)
         if not from_chat:
