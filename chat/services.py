@@ -406,8 +406,14 @@ def _timeline_entry(
     attachment: Attachment | None,
 ) -> TimelineEntry:
     text = body if attachment is None else f"{body}\n[Attachment: {attachment.name}]".strip()
-    data = {"conversation": conversation.pk, "via": "chat"}
+    data: dict[str, Any] = {"conversation": conversation.pk, "via": "chat"}
     ticket = conversation.ticket
+    if (
+        conversation.status == ConversationStatus.ACTIVE
+        and conversation.assignee_id is not None
+        and conversation.assignee_id == ticket.assignee_id
+    ):
+        data["assignee_in_chat"] = True  # reading it as it arrives: nobody to notify
     if sender == Sender.AGENT:
         from tickets.services import ticket_reply
 

@@ -85,6 +85,8 @@ def _assigned(entry: TimelineEntry) -> None:
 def _customer_wrote(entry: TimelineEntry) -> None:
     if "rating" in entry.data:
         return  # a survey answer, not a message to answer
+    if entry.data.get("assignee_in_chat"):
+        return  # the chat saw the ticket's assignee in it, reading as it arrives
     # One cheap query first: this runs for every customer message of every live chat.
     assignee_id, in_the_chat = (
         Ticket.objects.filter(pk=entry.ticket_id)

@@ -24,10 +24,11 @@ def conversation(support_team, sam):
 def test_a_customer_message_to_an_agent_is_one_short_transaction(
     conversation, django_assert_max_num_queries
 ):
-    # The lock (with the ticket), the timeline entry, whether to tell the assignee, the ticket,
-    # the message, the conversation; and the savepoint a test's own transaction makes of the
-    # message's (two statements). No resend check: only a message refused looks for its copy.
-    with django_assert_max_num_queries(8):
+    # The lock (with the ticket), the timeline entry, the ticket, the message, the conversation;
+    # and the savepoint a test's own transaction makes of the message's (two statements). No
+    # resend check (only a message refused looks for its copy), and no query for whether to
+    # notify the assignee: the lock showed them in the chat.
+    with django_assert_max_num_queries(7):
         message, caused = services.customer_message_receive(
             conversation=conversation, body="It was declined", client_id="c2"
         )
@@ -40,7 +41,7 @@ def test_a_customer_message_to_an_agent_is_one_short_transaction(
 def test_an_agent_message_is_one_short_transaction(
     conversation, sam, django_assert_max_num_queries
 ):
-    # The same but the notice check: the ticket's status (new -> open) is in its update.
+    # The same, the ticket's status (new -> open) in its update.
     with django_assert_max_num_queries(7):
         message, created = services.agent_message_post(
             conversation_id=conversation.pk, agent=sam, body="Try another card", client_id="a2"

@@ -11,10 +11,11 @@ from chat import services
 from chat.identity import ChatIdentity
 from chat.models import AgentConnection, ChatMessage, ConversationStatus, Sender
 from chat.presence import agent_status_set, team_available
+from notifications.models import Kind, Notification
 from tests.factories import AgentFactory, TeamFactory, TicketFactory
 from tickets.hours import team_is_open
 from tickets.models import BusinessHours, Channel, EntryKind, Holiday, Reason, Status
-from tickets.services import ticket_reply
+from tickets.services import ticket_reply, ticket_update
 
 pytestmark = pytest.mark.django_db
 
@@ -253,6 +254,25 @@ def test_a_reply_written_in_the_chat_is_not_emailed(
     ticket = conversation.ticket
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None
+
+
+def test_the_assignee_hears_of_a_chat_message_only_when_not_in_the_chat(support_team, sam, noor):
+    conversation, _ = start()
+    services.customer_message_receive(conversation=conversation, body="Hello?", client_id="c1")
+    services.conversation_accept(conversation=conversation, agent=sam)
+    told = Notification.objects.filter(user=sam, kind=Kind.CUSTOMER_REPLIED)
+
+    services.customer_message_receive(
+        conversation=conversation, body="Are you there?", client_id="c2"
+    )
+    assert told.count() == 0  # Sam reads it in the chat
+
+    # The ticket handed to Noor while Sam still has the chat: Noor is told, Sam is not.
+    ticket_update(ticket=conversation.ticket, actor=sam, assignee=noor)
+    conversation.refresh_from_db()
+    services.customer_message_receive(conversation=conversation, body="Hello again", client_id="c3")
+    assert told.count() == 0
+    assert Notification.objects.filter(user=noor, kind=Kind.CUSTOMER_REPLIED).count() == 1
 
 
 def test_a_customer_writing_again_reopens_a_pending_ticket(support_team, sam):
