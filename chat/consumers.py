@@ -532,6 +532,7 @@ class AgentChatConsumer(_ChatConsumer):
         self.user = user
         for team_id in await database_sync_to_async(team_ids_heard_by)(user):
             await self._join(live.inbox_group(team_id))
+        await self._join(live.agent_group(user.pk))
         await database_sync_to_async(presence.connection_open)(
             user=user, channel_name=self.channel_name
         )

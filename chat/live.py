@@ -31,6 +31,11 @@ def inbox_group(team_id: int) -> str:
     return f"chat.inbox.{team_id}"
 
 
+def agent_group(user_id: int) -> str:
+    """The chat inboxes of one agent: news of the conversations they have."""
+    return f"chat.agent.{user_id}"
+
+
 def customer_group(email: str) -> str:
     """The widgets of one verified customer (by email: Stripe and PayPal may each have a
     Customer row for the same person)."""

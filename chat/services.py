@@ -469,11 +469,14 @@ def customer_message_receive(
             live.announce_conversation(locked)
         else:
             # Only the inbox changed (its order, unread counts): the conversation's clients get
-            # the message itself, and would each re-read an unchanged conversation for it.
-            announce_on_commit(
-                [live.inbox_group(locked.team_id)],
-                {"type": live.CHAT_INBOX, "conversation": locked.pk},
+            # the message itself, and would each re-read an unchanged conversation for it. A
+            # chat an agent has is news to them; their teammates' lists catch up every 30 s.
+            group = (
+                live.agent_group(locked.assignee_id)
+                if locked.status == ConversationStatus.ACTIVE and locked.assignee_id
+                else live.inbox_group(locked.team_id)
             )
+            announce_on_commit([group], {"type": live.CHAT_INBOX, "conversation": locked.pk})
         return caused
 
     stored, new = _stored_once(conversation.pk, Sender.CUSTOMER, client_id, store)

@@ -451,6 +451,30 @@ async def test_a_second_agent_cannot_write_in_a_colleagues_chat(
     assert "Another agent" in refused["message"]
 
 
+async def test_a_message_in_a_chat_an_agent_has_is_news_to_them_not_their_team(
+    customer_socket, agent_socket, sam, noor
+):
+    ana, _ = await customer_socket(token=token_for(ANA))
+    first = await say(ana, "c-1", "Hello")
+    sam_socket, noor_socket = await agent_socket(sam), await agent_socket(noor)
+
+    await say(ana, "c-2", "Anyone?")  # still waiting: the whole team's inbox changed
+    heard = await asyncio.gather(
+        kinds_received(sam_socket, seconds=0.5), kinds_received(noor_socket, seconds=0.5)
+    )
+    assert ["inbox" in kinds for kinds in heard] == [True, True]
+
+    await say(sam_socket, "s-1", "Sam here", conversation=first["conversation"])
+    await asyncio.gather(
+        kinds_received(sam_socket, seconds=0.3), kinds_received(noor_socket, seconds=0.3)
+    )
+    await say(ana, "c-3", "It was declined")
+    heard = await asyncio.gather(
+        kinds_received(sam_socket, seconds=0.5), kinds_received(noor_socket, seconds=0.5)
+    )
+    assert ["inbox" in kinds for kinds in heard] == [True, False]
+
+
 async def test_an_agent_of_another_team_cannot_open_the_chat(customer_socket, agent_socket):
     ana, _ = await customer_socket(token=token_for(ANA))
     first = await say(ana, "c-1", "Hello")
