@@ -7,7 +7,6 @@ may write notification rows beside it. Their delivery is queued when that transa
 
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -87,34 +86,18 @@ def _customer_wrote(entry: TimelineEntry) -> None:
         return  # a survey answer, not a message to answer
     if entry.data.get("assignee_in_chat"):
         return  # the chat saw the ticket's assignee in it, reading as it arrives
-    # One cheap query first: this runs for every customer message of every live chat.
-    assignee_id, in_the_chat = (
-        Ticket.objects.filter(pk=entry.ticket_id)
-        .values_list("assignee_id", _assignee_is_in_the_chat(entry.data.get("conversation")))
+    ticket = (
+        Ticket.objects.select_related("team", "customer", "assignee")
+        .filter(pk=entry.ticket_id, assignee__isnull=False)
         .first()
-    ) or (None, False)
-    if assignee_id is None or in_the_chat:
-        return  # nobody to tell, or they are reading it as it arrives
-    ticket = Ticket.objects.select_related("team", "customer", "assignee").get(pk=entry.ticket_id)
+    )
+    if ticket is None:
+        return  # nobody to tell
     notify_agent(
         kind=Kind.CUSTOMER_REPLIED, user=ticket.assignee, ticket=ticket,
         subject_ref=f"ticket:{ticket.pk}", occasion=f"entry:{entry.pk}",
         context=ticket_facts(ticket),
     )  # fmt: skip
-
-
-def _assignee_is_in_the_chat(conversation_id: int | None):
-    from chat.models import Conversation, ConversationStatus
-
-    if not conversation_id:
-        return Value(False, output_field=BooleanField())
-    return Exists(
-        Conversation.objects.filter(
-            pk=conversation_id,
-            assignee_id=OuterRef("assignee_id"),
-            status=ConversationStatus.ACTIVE,
-        )
-    )
 
 
 def _email_the_customer(

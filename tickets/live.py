@@ -110,7 +110,6 @@ class _NoticeSender:
         self.pid = os.getpid()
         self.loop = _new_event_loop()
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_UNSENT_NOTICES)
-        self.unsent_count = 0  # read and written in the loop's thread only
         threading.Thread(target=self.loop.run_forever, name="live-notices", daemon=True).start()
         asyncio.run_coroutine_threadsafe(self._send_all(), self.loop)
         atexit.register(self.flush)
@@ -121,7 +120,6 @@ class _NoticeSender:
     def _enqueue(self, notice: tuple) -> None:
         try:
             self.queue.put_nowait(notice)
-            self.unsent_count += 1
         except asyncio.QueueFull:
             # A channel layer that has stopped answering: what cannot be sent is let go.
             logger.error(
@@ -138,25 +136,21 @@ class _NoticeSender:
             except Exception:
                 logger.exception("Could not send %r to %s", message.get("type"), groups)
             finally:
-                self.unsent_count -= 1
                 self.queue.task_done()
 
-    def unsent(self) -> int:
-        """Notices given and not yet sent (or given up on)."""
-
-        async def count() -> int:
-            return self.unsent_count
-
-        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=SEND_TIMEOUT_S)
-
-    def flush(self, timeout: float = 2) -> None:
-        """Wait a little for what is still unsent: a command's last notices, at its exit."""
+    def flush(self, timeout: float = 2) -> bool:
+        """Wait up to `timeout` seconds for every notice given to be sent (or given up on):
+        a command's last notices, at its exit. Whether they all were."""
         if os.getpid() != self.pid or not self.loop.is_running():
-            return
+            return False
+        joined = asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop)
         try:
-            asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout)
-        except Exception:
-            logger.warning("Exiting with %s live notices unsent", self.queue.qsize())
+            joined.result(timeout)
+        except TimeoutError:
+            joined.cancel()
+            logger.warning("%s live notices still unsent", self.queue.qsize())
+            return False
+        return True
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone, translation
 
-from chat.models import Conversation, ConversationStatus
+from chat.models import Conversation
 from notifications.models import (
     Channel,
     CustomerEmail,
@@ -275,16 +275,21 @@ def test_a_customer_message_tells_the_assignee_unless_they_are_in_the_chat(sam, 
         ticket_add_entry(ticket=ticket, kind=EntryKind.CUSTOMER_MESSAGE, body="Any news?")
     assert Notification.objects.filter(user=sam, kind=Kind.CUSTOMER_REPLIED).count() == 1
 
-    conversation = Conversation.objects.create(
-        ticket=ticket, customer=ticket.customer, team=team, assignee=sam,
-        status=ConversationStatus.ACTIVE,
-    )  # fmt: skip
+    # The chat marks a message its agent, the ticket's assignee, reads as it arrives.
     with on_commit():
         ticket_add_entry(
             ticket=ticket, kind=EntryKind.CUSTOMER_MESSAGE, body="Still there?",
-            data={"conversation": conversation.pk, "via": "chat"},
+            data={"conversation": 1, "via": "chat", "assignee_in_chat": True},
         )  # fmt: skip
     assert Notification.objects.filter(user=sam, kind=Kind.CUSTOMER_REPLIED).count() == 1
+
+
+def test_a_customer_message_on_a_ticket_nobody_has_tells_nobody(team, on_commit):
+    with on_commit():
+        ticket_add_entry(
+            ticket=TicketFactory(team=team), kind=EntryKind.CUSTOMER_MESSAGE, body="Hi"
+        )
+    assert not Notification.objects.filter(kind=Kind.CUSTOMER_REPLIED).exists()
 
 
 def test_a_new_dispute_tells_everyone_on_its_team_and_nobody_else(sam, lee, team, on_commit):
@@ -414,7 +419,6 @@ def test_the_sweep_queues_what_was_never_delivered(settings, monkeypatch):
 
 def _customer_notice_of(kind: Kind, customer) -> Notification:
     """A notification of `kind` to `customer` about a real ticket, as the receivers write it."""
-    from chat.models import Conversation
 
     ticket = TicketFactory(customer=customer, subject="Card declined")
     context = {
